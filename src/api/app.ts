@@ -1,0 +1,129 @@
+/** The HTTP API: one Hono app built from its dependencies. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { AppDeps, AppEnv } from "./deps.ts";
+import { ApiError } from "./errors.ts";
+import { organizationsRouter } from "./organizations.ts";
+import { webhooksRouter } from "./webhooks.ts";
+import { contactsRouter } from "./contacts.ts";
+import { eventsRouter } from "./events.ts";
+import { payloadsRouter } from "./payloads.ts";
+import { pingDatabase } from "../db/mod.ts";
+import { pingTemporal } from "../temporal/client.ts";
+import { log } from "../log.ts";
+import { VERSION } from "../version.ts";
+
+/** The largest request body accepted. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs))),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Builds the whole API over its dependencies. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info("request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round(performance.now() - started),
+    });
+  });
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", "Request body is over 1 MiB");
+      },
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
+  app.get("/readyz", async (c) => {
+    const [database, temporal] = await Promise.all([
+      answers(() => pingDatabase(deps.db)),
+      answers(() => pingTemporal(deps.temporal)),
+    ]);
+    if (database && temporal) return c.json({ status: "ready", database: "ok", temporal: "ok" });
+    const down = [!database && "PostgreSQL", !temporal && "Temporal"].filter(Boolean).join(" and ");
+    return c.json(
+      new ApiError(503, "not_ready", `Not ready: ${down} does not answer`, [
+        ...(!database ? [{ path: "database", message: "does not answer" }] : []),
+        ...(!temporal ? [{ path: "temporal", message: "does not answer" }] : []),
+      ]).toJSON(),
+      503,
+    );
+  });
+
+  app.route("/v1/organizations", organizationsRouter(deps));
+  app.route("/v1/webhooks", webhooksRouter(deps));
+  app.route("/v1/contacts", contactsRouter(deps));
+  app.route("/v1/events", eventsRouter(deps));
+  app.route("/v1/payloads", payloadsRouter(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The admin token (ADMIN_TOKEN, or generated on first start)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An organization's API key (hk_…)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Herald",
+      version: VERSION,
+      description: "Webhook delivery: one Temporal workflow per payload.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Herald API" }));
+
+  app.notFound(() => {
+    throw new ApiError(404, "not_found", "No such route");
+  });
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.toJSON(), err.status);
+    if (err instanceof HTTPException) {
+      if (err.status === 400) {
+        const message = /json/i.test(err.message)
+          ? "Malformed JSON in request body"
+          : `Bad request: ${err.message}`;
+        const code = /json/i.test(err.message) ? "malformed_json" : "bad_request";
+        return c.json(new ApiError(400, code, message).toJSON(), 400);
+      }
+      return c.json(
+        new ApiError(err.status, "http_error", err.message || "Request failed").toJSON(),
+        err.status,
+      );
+    }
+    log.error("unhandled error", { path: c.req.path, error: String(err), stack: (err as Error)?.stack });
+    return c.json(new ApiError(500, "internal_error", "Internal error").toJSON(), 500);
+  });
+
+  return app;
+}
+
+/** The app's type, for typed clients. */
+export type HeraldApp = ReturnType<typeof createApp>;

@@ -1,0 +1,61 @@
+/** Bearer authentication: the admin token, or an organization's API key. */
+import { createMiddleware } from "hono/factory";
+import type { AppDeps, AppEnv } from "./deps.ts";
+import { ApiError } from "./errors.ts";
+import { hashToken, timingSafeEqual } from "../domain/secrets.ts";
+
+function bearer(header: string | undefined): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  if (!match) {
+    throw new ApiError(401, "unauthorized", "Missing bearer token: send Authorization: Bearer <token>");
+  }
+  return match[1]!;
+}
+
+/** The organization an API key belongs to, or undefined. */
+async function organizationOfKey(deps: AppDeps, token: string): Promise<string | undefined> {
+  if (!token.startsWith("hk_")) return undefined;
+  const row = await deps.db.selectFrom("api_keys").select("organization_id")
+    .where("key_hash", "=", await hashToken(token)).where("revoked_at", "is", null)
+    .executeTakeFirst();
+  return row?.organization_id;
+}
+
+/** Lets through the admin token only. */
+export function requireAdmin(deps: AppDeps) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const token = bearer(c.req.header("authorization"));
+    if (!timingSafeEqual(token, deps.adminToken)) {
+      throw new ApiError(401, "unauthorized", "Invalid admin token");
+    }
+    c.set("isAdmin", true);
+    await next();
+  });
+}
+
+/** Lets through an organization's API key, and sets `organizationId`. */
+export function requireApiKey(deps: AppDeps) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const organizationId = await organizationOfKey(deps, bearer(c.req.header("authorization")));
+    if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid API key");
+    c.set("organizationId", organizationId);
+    c.set("isAdmin", false);
+    await next();
+  });
+}
+
+/** Lets through the admin token or an API key (which then sees its own organization only). */
+export function requireAdminOrApiKey(deps: AppDeps) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const token = bearer(c.req.header("authorization"));
+    if (timingSafeEqual(token, deps.adminToken)) {
+      c.set("isAdmin", true);
+    } else {
+      const organizationId = await organizationOfKey(deps, token);
+      if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid token");
+      c.set("organizationId", organizationId);
+      c.set("isAdmin", false);
+    }
+    await next();
+  });
+}

@@ -1,0 +1,208 @@
+/** `/v1/contacts`: each write emits `contact.created`, `contact.updated` or `contact.deleted`. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AppDeps } from "./deps.ts";
+import { ApiError, notFound } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { requireApiKey } from "./auth.ts";
+import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
+import type { Contact, JsonObject } from "../db/schema.ts";
+import { jsonb } from "../db/mod.ts";
+import { newId } from "../domain/ids.ts";
+import { recordEvent, startDeliveries } from "../domain/events.ts";
+
+/** The most fields a contact may have. */
+export const MAX_CONTACT_FIELDS = 100;
+
+const FieldName = z.string().min(1).max(100).regex(
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
+  "field names use letters, digits, _, . and - only",
+);
+const FieldValue = z.union([z.string().max(10_000), z.number(), z.boolean()]).openapi({
+  description: "A string, number or boolean",
+});
+const Fields = z.record(FieldName, FieldValue)
+  .refine((f) => Object.keys(f).length <= MAX_CONTACT_FIELDS, `at most ${MAX_CONTACT_FIELDS} fields`)
+  .openapi({ example: { email: "ada@example.com", plan: "gold" } });
+const FieldChanges = z.record(FieldName, FieldValue.nullable())
+  .refine((f) => Object.keys(f).length <= MAX_CONTACT_FIELDS, `at most ${MAX_CONTACT_FIELDS} fields`)
+  .openapi({ description: "Fields to set; null removes a field", example: { plan: "platinum" } });
+
+const ContactSchema = z.object({
+  id: z.string(),
+  fields: z.record(z.string(), FieldValue),
+  createdAt: Millis,
+  updatedAt: Millis,
+}).openapi("Contact");
+
+type FieldValues = Record<string, string | number | boolean>;
+
+function present(c: Pick<Contact, "id" | "fields" | "created_at" | "updated_at">) {
+  // Stored fields were validated by the same schema on the way in.
+  const fields = c.fields as FieldValues;
+  return { id: c.id, fields, createdAt: c.created_at, updatedAt: c.updated_at };
+}
+
+/** The fields that `changes` really changes in `before`, with their new values (null = removed). */
+export function changedFields(before: JsonObject, changes: Record<string, unknown>) {
+  const changed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null ? name in before : before[name] !== value) changed[name] = value;
+  }
+  return changed;
+}
+
+/** Builds the contacts router. */
+export function contactsRouter(deps: AppDeps) {
+  const { db, config, temporal } = deps;
+  const taskQueue = config.temporal.taskQueue;
+  const settings = config.delivery;
+  const app = newRouter();
+  app.use("*", requireApiKey(deps));
+
+  async function findContact(organizationId: string, id: string) {
+    const contact = await db.selectFrom("contacts").selectAll()
+      .where("id", "=", id).where("organization_id", "=", organizationId).executeTakeFirst();
+    if (!contact) throw notFound("Contact");
+    return contact;
+  }
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      tags: ["Contacts"],
+      summary: "Create a contact (emits contact.created)",
+      security: [{ apiKey: [] }],
+      request: jsonBody(z.strictObject({ fields: Fields })),
+      responses: {
+        201: jsonResponse(ContactSchema, "The contact"),
+        ...errorResponses(400, 401, 413, 422),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { fields } = c.req.valid("json");
+      const now = Date.now();
+      const contact = { id: newId("ct"), fields, created_at: now, updated_at: now };
+      const recorded = await db.transaction().execute(async (tx) => {
+        await tx.insertInto("contacts").values({
+          ...contact,
+          organization_id: organizationId,
+          fields: jsonb(fields),
+        }).execute();
+        return await recordEvent(tx, {
+          organizationId,
+          type: "contact.created",
+          object: "contact",
+          objectId: contact.id,
+          objectCreatedAt: now,
+          data: fields,
+        });
+      });
+      await startDeliveries(temporal, taskQueue, settings, recorded.payloads);
+      return c.json(present(contact), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      tags: ["Contacts"],
+      summary: "Read a contact",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(ContactSchema, "The contact"), ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      return c.json(present(await findContact(c.get("organizationId"), c.req.valid("param").id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/{id}",
+      tags: ["Contacts"],
+      summary: "Merge fields into a contact (emits contact.updated with the changed fields only)",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam, ...jsonBody(z.strictObject({ fields: FieldChanges })) },
+      responses: {
+        200: jsonResponse(ContactSchema, "The contact"),
+        ...errorResponses(400, 401, 404, 413, 422),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { id } = c.req.valid("param");
+      const { fields } = c.req.valid("json");
+      const result = await db.transaction().execute(async (tx) => {
+        const before = await tx.selectFrom("contacts").selectAll()
+          .where("id", "=", id).where("organization_id", "=", organizationId)
+          .forUpdate().executeTakeFirst();
+        if (!before) throw notFound("Contact");
+        const changed = changedFields(before.fields, fields);
+        if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
+        const merged: JsonObject = { ...before.fields };
+        for (const [name, value] of Object.entries(changed)) {
+          if (value === null) delete merged[name];
+          else merged[name] = value;
+        }
+        if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
+          const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
+          throw new ApiError(422, "validation_failed", `Invalid request: body.fields: ${message}`, [
+            { path: "body.fields", message },
+          ]);
+        }
+        const contact = await tx.updateTable("contacts")
+          .set({ fields: jsonb(merged), updated_at: Date.now() })
+          .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+        const recorded = await recordEvent(tx, {
+          organizationId,
+          type: "contact.updated",
+          object: "contact",
+          objectId: id,
+          objectCreatedAt: before.created_at,
+          data: changed,
+        });
+        return { contact, payloads: recorded.payloads };
+      });
+      await startDeliveries(temporal, taskQueue, settings, result.payloads);
+      return c.json(present(result.contact), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/{id}",
+      tags: ["Contacts"],
+      summary: "Delete a contact (emits contact.deleted)",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { id } = c.req.valid("param");
+      const recorded = await db.transaction().execute(async (tx) => {
+        const contact = await tx.deleteFrom("contacts")
+          .where("id", "=", id).where("organization_id", "=", organizationId)
+          .returningAll().executeTakeFirst();
+        if (!contact) throw notFound("Contact");
+        return await recordEvent(tx, {
+          organizationId,
+          type: "contact.deleted",
+          object: "contact",
+          objectId: id,
+          objectCreatedAt: contact.created_at,
+          data: contact.fields,
+        });
+      });
+      await startDeliveries(temporal, taskQueue, settings, recorded.payloads);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,25 @@
+/** What the HTTP API is built from: `main.ts` wires real parts, tests wire test ones. */
+import type { Client } from "@temporalio/client";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.ts";
+import type { Config } from "../config.ts";
+
+/** The API's dependencies. */
+export interface AppDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  config: Config;
+  /** The admin token for `/v1/organizations`. */
+  adminToken: string;
+}
+
+/** Variables that middleware sets on the request context. */
+export interface AppVariables {
+  organizationId: string;
+  isAdmin: boolean;
+}
+
+/** The Hono environment of every router. */
+export interface AppEnv {
+  Variables: AppVariables;
+}

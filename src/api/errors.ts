@@ -1,0 +1,44 @@
+/** The one error shape of the API: `{"error": {"code", "message", "details"}}`. */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+
+/** One problem with one field of a request. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** An error the API answers with; `code` is a stable snake_case string. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+  }
+
+  /** The JSON body of this error. */
+  toJSON() {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+/** 404 for an object that does not exist or belongs to another organization. */
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
+
+/** 422 listing each field and its problem. */
+export function validationError(error: z.ZodError, where: string): ApiError {
+  const details = error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+  const first = details[0];
+  return new ApiError(
+    422,
+    "validation_failed",
+    first ? `Invalid request: ${first.path}: ${first.message}` : "Invalid request",
+    details,
+  );
+}

@@ -1,0 +1,118 @@
+/** `/v1/events`: publish any event to every active webhook of the organization. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AppDeps } from "./deps.ts";
+import { ApiError } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { requireApiKey } from "./auth.ts";
+import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
+import { recordEvent, startDeliveries } from "../domain/events.ts";
+import { hashToken } from "../domain/secrets.ts";
+
+/** The deepest nesting of `data` accepted. */
+export const MAX_DATA_DEPTH = 10;
+
+function depth(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Object.values(value as Record<string, unknown>);
+  return 1 + Math.max(0, ...children.map(depth));
+}
+
+const EventName = z.string().max(100).regex(
+  /^[a-z0-9_]+(\.[a-z0-9_]+)*$/,
+  "event names are dotted lowercase words such as invoice.paid",
+).openapi({ example: "invoice.paid" });
+
+const PublishSchema = z.strictObject({
+  event: EventName,
+  object: z.string().max(50).regex(/^[a-z0-9_]+$/, "lowercase letters, digits and _ only")
+    .openapi({ example: "invoice" }),
+  objectId: z.string().min(1).max(200).optional(),
+  data: z.record(z.string().max(200), z.json())
+    .refine((d) => depth(d) <= MAX_DATA_DEPTH, `nested at most ${MAX_DATA_DEPTH} levels deep`)
+    .openapi({ example: { amount: 4200, currency: "eur" } }),
+});
+
+const PublishedSchema = z.object({
+  id: z.string(),
+  payloads: z.array(z.object({ id: z.string(), webhookId: z.string() })),
+}).openapi("PublishedEvent");
+
+/** Builds the events router. */
+export function eventsRouter(deps: AppDeps) {
+  const { db, config, temporal } = deps;
+  const app = newRouter();
+  app.use("*", requireApiKey(deps));
+
+  async function previousAnswer(organizationId: string, key: string, requestHash: string) {
+    const event = await db.selectFrom("events").select(["id", "request_hash"])
+      .where("organization_id", "=", organizationId).where("idempotency_key", "=", key)
+      .where("created_at", ">", Date.now() - 24 * 3_600_000).executeTakeFirst();
+    if (!event) return undefined;
+    if (event.request_hash !== requestHash) {
+      throw new ApiError(
+        409,
+        "idempotency_conflict",
+        "This Idempotency-Key was used with a different request body",
+      );
+    }
+    const payloads = await db.selectFrom("payloads").select(["id", "webhook_id"])
+      .where("event_id", "=", event.id).orderBy("created_at").orderBy("id").execute();
+    return { id: event.id, payloads: payloads.map((p) => ({ id: p.id, webhookId: p.webhook_id })) };
+  }
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      tags: ["Events"],
+      summary: "Publish an event",
+      description: "Creates one payload per active webhook. The same `Idempotency-Key` within 24 h " +
+        "returns the first answer and creates nothing.",
+      security: [{ apiKey: [] }],
+      request: {
+        headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+        ...jsonBody(PublishSchema),
+      },
+      responses: {
+        202: jsonResponse(PublishedSchema, "Accepted: the payloads to deliver"),
+        ...errorResponses(400, 401, 409, 413, 422),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const body = c.req.valid("json");
+      const key = c.req.valid("header")["idempotency-key"];
+      const requestHash = key ? await hashToken(JSON.stringify(body)) : undefined;
+      if (key) {
+        const previous = await previousAnswer(organizationId, key, requestHash!);
+        if (previous) return c.json(previous, 202);
+      }
+      let recorded;
+      try {
+        recorded = await db.transaction().execute((tx) =>
+          recordEvent(tx, {
+            organizationId,
+            type: body.event,
+            object: body.object,
+            objectId: body.objectId ?? null,
+            data: body.data as Record<string, unknown>,
+            idempotencyKey: key,
+            requestHash,
+          })
+        );
+      } catch (err) {
+        // Two requests with one key raced: the loser answers with the winner's event.
+        const previous = key ? await previousAnswer(organizationId, key, requestHash!) : undefined;
+        if (previous) return c.json(previous, 202);
+        throw err;
+      }
+      await startDeliveries(temporal, config.temporal.taskQueue, config.delivery, recorded.payloads);
+      return c.json({
+        id: recorded.id,
+        payloads: recorded.payloads.map((p) => ({ id: p.payloadId, webhookId: p.webhookId })),
+      }, 202);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,114 @@
+/** `/v1/payloads`: one payload, its body as last sent, and every attempt. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AppDeps } from "./deps.ts";
+import { notFound } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { requireApiKey } from "./auth.ts";
+import { errorResponses, IdParam, jsonResponse, Millis } from "./schemas.ts";
+import type { Payload } from "../db/schema.ts";
+
+/** A payload's status. */
+export const PayloadStatusSchema = z.enum([
+  "pending",
+  "delivering",
+  "delivered",
+  "failed",
+  "cancelled",
+]);
+
+/** A payload in a list. */
+export const PayloadSummarySchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  eventId: z.string(),
+  event: z.string(),
+  status: PayloadStatusSchema,
+  run: z.number().int(),
+  attempts: z.number().int(),
+  firstSentAt: Millis.nullable(),
+  finishedAt: Millis.nullable(),
+  createdAt: Millis,
+  updatedAt: Millis,
+}).openapi("PayloadSummary");
+
+const AttemptSchema = z.object({
+  run: z.number().int(),
+  number: z.number().int(),
+  startedAt: Millis,
+  durationMs: z.number().int(),
+  responseStatus: z.number().int().nullable(),
+  error: z.string().nullable(),
+  responseBody: z.string().nullable().openapi({ description: "The first 1 KiB of the answer" }),
+}).openapi("Attempt");
+
+const PayloadSchema = PayloadSummarySchema.extend({
+  workflowId: z.string(),
+  body: z.record(z.string(), z.unknown()).nullable()
+    .openapi({ description: "The body as last sent; null before the first attempt" }),
+  attemptLog: z.array(AttemptSchema),
+}).openapi("Payload");
+
+/** A payload row (with its event type) as the API shows it in lists. */
+export function presentPayloadSummary(p: Payload & { event: string }) {
+  return {
+    id: p.id,
+    webhookId: p.webhook_id,
+    eventId: p.event_id,
+    event: p.event,
+    status: p.status,
+    run: p.run,
+    attempts: p.attempt_count,
+    firstSentAt: p.first_sent_at,
+    finishedAt: p.finished_at,
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+  };
+}
+
+/** Builds the payloads router. */
+export function payloadsRouter(deps: AppDeps) {
+  const { db } = deps;
+  const app = newRouter();
+  app.use("*", requireApiKey(deps));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      tags: ["Payloads"],
+      summary: "Read a payload with every attempt",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(PayloadSchema, "The payload"), ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const payload = await db.selectFrom("payloads")
+        .innerJoin("events", "events.id", "payloads.event_id")
+        .selectAll("payloads").select("events.type as event")
+        .where("payloads.id", "=", id)
+        .where("payloads.organization_id", "=", c.get("organizationId"))
+        .executeTakeFirst();
+      if (!payload) throw notFound("Payload");
+      const attempts = await db.selectFrom("attempts").selectAll()
+        .where("payload_id", "=", id).orderBy("run").orderBy("number").orderBy("started_at")
+        .execute();
+      return c.json({
+        ...presentPayloadSummary(payload),
+        workflowId: `payload:${payload.id}`,
+        body: payload.last_body ? JSON.parse(payload.last_body) : null,
+        attemptLog: attempts.map((a) => ({
+          run: a.run,
+          number: a.number,
+          startedAt: a.started_at,
+          durationMs: a.duration_ms,
+          responseStatus: a.response_status,
+          error: a.error,
+          responseBody: a.response_body,
+        })),
+      }, 200);
+    },
+  );
+
+  return app;
+}

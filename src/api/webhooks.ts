@@ -1,0 +1,291 @@
+/** `/v1/webhooks`: an organization's webhooks, their lifecycle and their payloads. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AppDeps } from "./deps.ts";
+import { ApiError, notFound } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { requireApiKey } from "./auth.ts";
+import {
+  errorResponses,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  Millis,
+  pageOf,
+  PageQuery,
+} from "./schemas.ts";
+import { decodeCursor, toPage } from "./pagination.ts";
+import { PayloadStatusSchema, PayloadSummarySchema, presentPayloadSummary } from "./payloads.ts";
+import type { Webhook } from "../db/schema.ts";
+import { newId } from "../domain/ids.ts";
+import { newSigningSecret } from "../domain/secrets.ts";
+import { checkUrlAddresses, checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
+import { signalLifecycle } from "../temporal/deliveries.ts";
+
+const WebhookSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  hasVerifyToken: z.boolean(),
+  status: z.enum(["active", "deactivated"]),
+  deactivationReason: z.enum(["unreachable", "plan_downgraded", "manual"]).nullable(),
+  deactivatedAt: Millis.nullable(),
+  createdAt: Millis,
+  updatedAt: Millis,
+}).openapi("Webhook");
+
+const CreatedWebhookSchema = WebhookSchema.extend({
+  signingSecret: z.string().openapi({
+    description: "Standard Webhooks secret (`whsec_…`); shown only here and on rotation.",
+  }),
+}).openapi("CreatedWebhook");
+
+const UrlSchema = z.string().max(MAX_URL_LENGTH).openapi({ example: "https://example.com/hooks" });
+const WebhookName = z.string().trim().min(1).max(200);
+const VerifyToken = z.string().min(1).max(500);
+
+/** A webhook as the API shows it: never its verify token nor its secrets. */
+export function presentWebhook(w: Webhook) {
+  return {
+    id: w.id,
+    name: w.name,
+    url: w.url,
+    hasVerifyToken: w.verify_token !== null,
+    status: w.status,
+    deactivationReason: w.deactivation_reason,
+    deactivatedAt: w.deactivated_at,
+    createdAt: w.created_at,
+    updatedAt: w.updated_at,
+  };
+}
+
+/** Builds the webhooks router. */
+export function webhooksRouter(deps: AppDeps) {
+  const { db, config } = deps;
+  const taskQueue = config.temporal.taskQueue;
+  const app = newRouter();
+  app.use("*", requireApiKey(deps));
+
+  async function checkUrl(url: string): Promise<void> {
+    const policy = config.delivery;
+    const problem = checkUrlForm(url, policy) ?? await checkUrlAddresses(url, policy);
+    if (problem) {
+      throw new ApiError(422, "invalid_url", `Invalid webhook URL: ${problem}`, [
+        { path: "body.url", message: problem },
+      ]);
+    }
+  }
+
+  async function findWebhook(organizationId: string, id: string): Promise<Webhook> {
+    const webhook = await db.selectFrom("webhooks").selectAll()
+      .where("id", "=", id).where("organization_id", "=", organizationId)
+      .where("deleted_at", "is", null).executeTakeFirst();
+    if (!webhook) throw notFound("Webhook");
+    return webhook;
+  }
+
+  async function requireBusinessPlan(organizationId: string, action: string): Promise<void> {
+    const org = await db.selectFrom("organizations").select("plan")
+      .where("id", "=", organizationId).executeTakeFirstOrThrow();
+    if (org.plan !== "business") {
+      throw new ApiError(
+        403,
+        "plan_required",
+        `${action} needs the business plan; this organization is on ${org.plan}`,
+      );
+    }
+  }
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      tags: ["Webhooks"],
+      summary: "Create a webhook",
+      security: [{ apiKey: [] }],
+      request: jsonBody(z.strictObject({
+        url: UrlSchema,
+        name: WebhookName.optional(),
+        verifyToken: VerifyToken.optional(),
+      })),
+      responses: {
+        201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
+        ...errorResponses(400, 401, 403, 413, 422),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const body = c.req.valid("json");
+      await checkUrl(body.url);
+      await requireBusinessPlan(organizationId, "Webhooks");
+      const now = Date.now();
+      const webhook = await db.insertInto("webhooks").values({
+        id: newId("wh"),
+        organization_id: organizationId,
+        name: body.name ?? new URL(body.url).host,
+        url: body.url,
+        verify_token: body.verifyToken ?? null,
+        signing_secret: newSigningSecret(),
+        previous_signing_secret: null,
+        previous_secret_expires_at: null,
+        status: "active",
+        deactivation_reason: null,
+        deactivated_at: null,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      }).returningAll().executeTakeFirstOrThrow();
+      return c.json({ ...presentWebhook(webhook), signingSecret: webhook.signing_secret }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      tags: ["Webhooks"],
+      summary: "List webhooks, newest first",
+      security: [{ apiKey: [] }],
+      request: { query: PageQuery.extend({ status: z.enum(["active", "deactivated"]).optional() }) },
+      responses: {
+        200: jsonResponse(pageOf(WebhookSchema), "A page of webhooks"),
+        ...errorResponses(401, 422),
+      },
+    }),
+    async (c) => {
+      const { limit, cursor, status } = c.req.valid("query");
+      const after = decodeCursor(cursor);
+      let query = db.selectFrom("webhooks").selectAll()
+        .where("organization_id", "=", c.get("organizationId")).where("deleted_at", "is", null);
+      if (status) query = query.where("status", "=", status);
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb("created_at", "<", after.createdAt),
+            eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+          ])
+        );
+      }
+      const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
+        .limit(limit + 1).execute();
+      return c.json(toPage(rows, limit, presentWebhook), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      tags: ["Webhooks"],
+      summary: "Read a webhook",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(WebhookSchema, "The webhook"), ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      const webhook = await findWebhook(c.get("organizationId"), c.req.valid("param").id);
+      return c.json(presentWebhook(webhook), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/{id}",
+      tags: ["Webhooks"],
+      summary: "Change a webhook's URL, name or verify token",
+      security: [{ apiKey: [] }],
+      request: {
+        params: IdParam,
+        ...jsonBody(z.strictObject({
+          url: UrlSchema.optional(),
+          name: WebhookName.optional(),
+          verifyToken: VerifyToken.nullable().optional(),
+        })),
+      },
+      responses: {
+        200: jsonResponse(WebhookSchema, "The webhook"),
+        ...errorResponses(400, 401, 404, 413, 422),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { id } = c.req.valid("param");
+      const body = c.req.valid("json");
+      await findWebhook(organizationId, id);
+      if (body.url !== undefined) await checkUrl(body.url);
+      const webhook = await db.updateTable("webhooks")
+        .set({
+          ...(body.url !== undefined && { url: body.url }),
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.verifyToken !== undefined && { verify_token: body.verifyToken }),
+          updated_at: Date.now(),
+        })
+        .where("id", "=", id).where("organization_id", "=", organizationId)
+        .returningAll().executeTakeFirstOrThrow();
+      return c.json(presentWebhook(webhook), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/{id}",
+      tags: ["Webhooks"],
+      summary: "Delete a webhook; its waiting payloads end cancelled",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await findWebhook(c.get("organizationId"), id);
+      const now = Date.now();
+      await db.updateTable("webhooks").set({ deleted_at: now, updated_at: now })
+        .where("id", "=", id).execute();
+      await signalLifecycle(deps.temporal, taskQueue, id, { kind: "delete" });
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}/payloads",
+      tags: ["Payloads"],
+      summary: "List a webhook's payloads, newest first",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam, query: PageQuery.extend({ status: PayloadStatusSchema.optional() }) },
+      responses: {
+        200: jsonResponse(pageOf(PayloadSummarySchema), "A page of payloads"),
+        ...errorResponses(401, 404, 422),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { limit, cursor, status } = c.req.valid("query");
+      await findWebhook(c.get("organizationId"), id);
+      const after = decodeCursor(cursor);
+      let query = db.selectFrom("payloads")
+        .innerJoin("events", "events.id", "payloads.event_id")
+        .selectAll("payloads").select("events.type as event")
+        .where("payloads.webhook_id", "=", id);
+      if (status) query = query.where("payloads.status", "=", status);
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb("payloads.created_at", "<", after.createdAt),
+            eb.and([
+              eb("payloads.created_at", "=", after.createdAt),
+              eb("payloads.id", "<", after.id),
+            ]),
+          ])
+        );
+      }
+      const rows = await query.orderBy("payloads.created_at", "desc")
+        .orderBy("payloads.id", "desc").limit(limit + 1).execute();
+      return c.json(toPage(rows, limit, presentPayloadSummary), 200);
+    },
+  );
+
+  return app;
+}

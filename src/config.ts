@@ -1,0 +1,142 @@
+/** Herald's configuration: every environment variable, parsed once by one zod schema. */
+import { z } from "zod";
+
+/**
+ * The seed's delivery rule: "retries a failed send 5 times 5 s apart".
+ * These are the defaults of DELIVERY_MAX_ATTEMPTS and DELIVERY_RETRY_INTERVAL.
+ */
+export const SEED_MAX_ATTEMPTS = 5;
+/** The seed's pause between two attempts of one payload, in milliseconds. */
+export const SEED_RETRY_INTERVAL_MS = 5_000;
+
+const DURATION = /^(\d+)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses `250ms`, `5s`, `2m` or `1h` into milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 5s or 2m, got "${text}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const flag = z.enum(["true", "false", "1", "0", ""]).default("false").transform((v) =>
+  v === "true" || v === "1"
+);
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+
+const optionalText = z.string().trim().optional().transform((v) => (v ? v : undefined));
+
+/** The schema of Herald's environment; exported for the README and tests. */
+export const envSchema = z.object({
+  PORT: port(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: optionalText.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
+  ),
+  HERALD_DATA_DIR: z.string().min(1).default("./data"),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_NAMESPACE: z.string().min(1).default("default"),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default("herald-deliveries"),
+  TEMPORAL_API_KEY: optionalText,
+  TEMPORAL_TLS: flag,
+  TEMPORAL_TLS_CERT_FILE: optionalText,
+  TEMPORAL_TLS_KEY_FILE: optionalText,
+  TEMPORAL_TLS_CA_FILE: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  ADMIN_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(SEED_MAX_ATTEMPTS),
+  DELIVERY_RETRY_INTERVAL: duration(`${SEED_RETRY_INTERVAL_MS / 1000}s`),
+  DELIVERY_TIMEOUT: duration("10s"),
+  ALLOW_INSECURE_URLS: flag,
+  ALLOW_PRIVATE_NETWORKS: flag,
+  TLS_CA_FILE: optionalText,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** Herald's parsed configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  temporal: {
+    address: string | undefined;
+    devPort: number;
+    uiPort: number;
+    namespace: string;
+    taskQueue: string;
+    apiKey: string | undefined;
+    tls: { enabled: boolean; certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+  };
+  adminToken: string | undefined;
+  delivery: {
+    maxAttempts: number;
+    retryIntervalMs: number;
+    timeoutMs: number;
+    allowInsecureUrls: boolean;
+    allowPrivateNetworks: boolean;
+    caFile: string | undefined;
+  };
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Thrown when the environment holds a bad value; the message names each variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses an environment (by default the process's) into a Config, or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) =>
+      `  ${issue.path.join(".")}: ${issue.message}`
+    );
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.HERALD_DATA_DIR,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: {
+        enabled: e.TEMPORAL_TLS || !!e.TEMPORAL_TLS_CERT_FILE || !!e.TEMPORAL_API_KEY,
+        certFile: e.TEMPORAL_TLS_CERT_FILE,
+        keyFile: e.TEMPORAL_TLS_KEY_FILE,
+        caFile: e.TEMPORAL_TLS_CA_FILE,
+        serverName: e.TEMPORAL_TLS_SERVER_NAME,
+      },
+    },
+    adminToken: e.ADMIN_TOKEN,
+    delivery: {
+      maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      retryIntervalMs: e.DELIVERY_RETRY_INTERVAL,
+      timeoutMs: e.DELIVERY_TIMEOUT,
+      allowInsecureUrls: e.ALLOW_INSECURE_URLS,
+      allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
+      caFile: e.TLS_CA_FILE,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,12 @@
+/** Every migration, listed statically so bundling and `deno compile` keep them. */
+import type { Migration, MigrationProvider } from "kysely/migration";
+import * as m0001 from "./0001_initial.ts";
+
+const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": m0001,
+};
+
+/** Hands Kysely's Migrator the static list above. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};

@@ -1,0 +1,133 @@
+/** The database's tables as Kysely sees them. Times are UNIX milliseconds (bigint columns). */
+import type { Insertable, Selectable, Updateable } from "kysely";
+
+/** An organization's plan; only `business` may have webhooks. */
+export type Plan = "free" | "pro" | "business";
+/** Whether a webhook receives payloads. */
+export type WebhookStatus = "active" | "deactivated";
+/** Why a webhook was deactivated. */
+export type DeactivationReason = "unreachable" | "plan_downgraded" | "manual";
+/** Where one payload's delivery stands. */
+export type PayloadStatus = "pending" | "delivering" | "delivered" | "failed" | "cancelled";
+
+/** A JSON object as stored in jsonb columns. */
+export type JsonObject = { [key: string]: unknown };
+
+/** The `organizations` table. */
+export interface OrganizationTable {
+  id: string;
+  name: string;
+  plan: Plan;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The `api_keys` table: only a SHA-256 hash of each key is kept. */
+export interface ApiKeyTable {
+  id: string;
+  organization_id: string;
+  key_hash: string;
+  prefix: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** The `webhooks` table; rows are soft-deleted so their payloads keep their history. */
+export interface WebhookTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  url: string;
+  verify_token: string | null;
+  signing_secret: string;
+  previous_signing_secret: string | null;
+  previous_secret_expires_at: number | null;
+  status: WebhookStatus;
+  deactivation_reason: DeactivationReason | null;
+  deactivated_at: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+/** The `contacts` table. */
+export interface ContactTable {
+  id: string;
+  organization_id: string;
+  fields: JsonObject;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The `events` table: everything that happened, with the answer given to its publisher. */
+export interface EventTable {
+  id: string;
+  organization_id: string;
+  type: string;
+  object: string;
+  object_id: string | null;
+  /** When the object itself was created: `items.createdAt` in the payload body. */
+  object_created_at: number;
+  data: JsonObject;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: number;
+}
+
+/** The `payloads` table: one event for one webhook, the unit of delivery. */
+export interface PayloadTable {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  organization_id: string;
+  status: PayloadStatus;
+  /** Incremented by each resend; attempts are numbered from 1 within a run. */
+  run: number;
+  attempt_count: number;
+  first_sent_at: number | null;
+  last_body: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** The `attempts` table: one HTTP POST of a payload. */
+export interface AttemptTable {
+  id: string;
+  payload_id: string;
+  run: number;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  response_status: number | null;
+  error: string | null;
+  response_body: string | null;
+}
+
+/** Herald's whole database. */
+export interface Database {
+  organizations: OrganizationTable;
+  api_keys: ApiKeyTable;
+  webhooks: WebhookTable;
+  contacts: ContactTable;
+  events: EventTable;
+  payloads: PayloadTable;
+  attempts: AttemptTable;
+}
+
+/** A row of `organizations`. */
+export type Organization = Selectable<OrganizationTable>;
+/** A row of `webhooks`. */
+export type Webhook = Selectable<WebhookTable>;
+/** A new row of `webhooks`. */
+export type NewWebhook = Insertable<WebhookTable>;
+/** A change to a row of `webhooks`. */
+export type WebhookUpdate = Updateable<WebhookTable>;
+/** A row of `contacts`. */
+export type Contact = Selectable<ContactTable>;
+/** A row of `events`. */
+export type Event = Selectable<EventTable>;
+/** A row of `payloads`. */
+export type Payload = Selectable<PayloadTable>;
+/** A row of `attempts`. */
+export type Attempt = Selectable<AttemptTable>;

@@ -1,0 +1,130 @@
+/** Starts Herald's parts in one process: storage, Temporal, the worker and the API. */
+import type { Client } from "@temporalio/client";
+import type { Config } from "./config.ts";
+import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
+import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
+import { connectClient, type TemporalTarget } from "./temporal/client.ts";
+import { createApp } from "./api/app.ts";
+import { loadAdminToken } from "./admin_token.ts";
+import { type RunningWorker, startWorker } from "../workers/worker.ts";
+import { log } from "./log.ts";
+
+/** Which halves run in this process. */
+export interface HeraldRoles {
+  api: boolean;
+  worker: boolean;
+}
+
+/** A running Herald. */
+export interface Herald {
+  config: Config;
+  database: DatabaseHandle;
+  temporal: Client;
+  temporalAddress: string;
+  temporalUiUrl: string | undefined;
+  apiUrl: string | undefined;
+  adminToken: { token: string; generated: boolean; file?: string };
+  worker: RunningWorker | undefined;
+  /** Stops the API (finishing requests in flight), the worker, storage, then Temporal. */
+  stop(): Promise<void>;
+}
+
+/** Options for tests and tools that bring their own parts. */
+export interface StartOptions {
+  roles: HeraldRoles;
+  progress?: (message: string) => void;
+  /** A database opened by the caller (it stays open after stop). */
+  database?: DatabaseHandle;
+  /** Extra CA certificates (PEM) for deliveries, besides TLS_CA_FILE. */
+  caCerts?: string[];
+}
+
+/** Starts Herald; on failure, stops whatever it had started. */
+export async function startHerald(config: Config, options: StartOptions): Promise<Herald> {
+  const progress = options.progress ?? ((m: string) => console.log(m));
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err) => log.error("stop failed", { error: String(err) }));
+    }
+  };
+  try {
+    let database = options.database;
+    if (!database) {
+      progress(config.databaseUrl
+        ? "Connecting to PostgreSQL..."
+        : `Opening the embedded PostgreSQL (PGlite) in ${config.dataDir}/pglite...`);
+      database = await openDatabase(config);
+      const opened = database;
+      cleanups.push(() => opened.close());
+    }
+    const applied = await migrateToLatest(database.db);
+    progress(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.");
+
+    let devServer: DevServer | undefined;
+    let address = config.temporal.address;
+    if (!address) {
+      progress("Starting the embedded Temporal dev server...");
+      await Deno.mkdir(config.dataDir, { recursive: true });
+      devServer = await startDevServer({
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        dbFile: `${config.dataDir}/temporal.sqlite`,
+        logFile: `${config.dataDir}/temporal.log`,
+        namespace: config.temporal.namespace,
+        progress,
+      });
+      const server = devServer;
+      cleanups.push(() => server.stop());
+      address = devServer.address;
+    }
+    const target: TemporalTarget = {
+      address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      apiKey: config.temporal.apiKey,
+      tls: config.temporal.tls,
+    };
+    const temporal = await connectClient(target);
+    cleanups.push(() => temporal.connection.close());
+
+    let worker: RunningWorker | undefined;
+    if (options.roles.worker) {
+      progress("Starting the Temporal worker...");
+      const caCerts = [...(options.caCerts ?? [])];
+      if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
+      worker = await startWorker({ target, db: database.db, client: temporal, caCerts });
+      const running = worker;
+      cleanups.push(() => running.shutdown());
+    }
+
+    const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
+    let apiUrl: string | undefined;
+    if (options.roles.api) {
+      const app = createApp({ db: database.db, temporal, config, adminToken: adminToken.token });
+      const server = Deno.serve(
+        { hostname: config.host, port: config.port, onListen: () => {} },
+        app.fetch,
+      );
+      cleanups.push(() => server.shutdown());
+      const port = server.addr.port;
+      apiUrl = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      database,
+      temporal,
+      temporalAddress: address,
+      temporalUiUrl: devServer?.uiUrl,
+      apiUrl,
+      adminToken,
+      worker,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Starts the real stack for tests: a Temporal dev server on free ports, a fresh database on the
+ * machine's PostgreSQL (TEST_DATABASE_URL or DATABASE_URL; PGlite when neither is set), and
+ * Herald's API and worker in-process. Everything is shared by the tests of one run.
+ */
+import postgres from "postgres";
+import { loadConfig } from "../src/config.ts";
+import { type DatabaseHandle, migrateToLatest, openPglite, openPostgres } from "../src/db/mod.ts";
+import { type DevServer, startDevServer } from "../src/temporal/dev_server.ts";
+import { type Herald, startHerald } from "../src/herald.ts";
+import { setLogLevel } from "../src/log.ts";
+import { testCertificates } from "./tls.ts";
+
+/** The admin token every test stack uses. */
+export const ADMIN_TOKEN = "hadm_test_admin_token_0123456789";
+
+const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL");
+
+/** Defines a test over the real stack (whose native parts keep resources open between tests). */
+export function test(name: string, fn: () => Promise<void>, options: { ignore?: boolean } = {}) {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false, ...options });
+}
+
+/** The database, the Temporal server and the CA shared by all Herald instances of a run. */
+export interface Infra {
+  database: DatabaseHandle;
+  databaseUrl: string | undefined;
+  temporal: DevServer;
+  caFile: string;
+  caCert: string;
+}
+
+let infra: Promise<Infra> | undefined;
+
+async function freshPostgresDatabase(url: string): Promise<string> {
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // Databases of earlier runs that did not get to clean up: older than an hour.
+    const stale = await admin<{ datname: string }[]>`
+      select datname from pg_database where datname like 'herald_test_%'`;
+    for (const { datname } of stale) {
+      const created = Number(datname.split("_")[2]);
+      if (Date.now() - created > 3_600_000) {
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      }
+    }
+    const name = `herald_test_${Date.now()}_${crypto.randomUUID().slice(0, 8)}`;
+    await admin.unsafe(`create database "${name}"`);
+    const fresh = new URL(url);
+    fresh.pathname = `/${name}`;
+    return fresh.toString();
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Starts (once) the shared parts. */
+export function sharedInfra(): Promise<Infra> {
+  infra ??= (async () => {
+    setLogLevel((Deno.env.get("TEST_LOG_LEVEL") as "error" | undefined) ?? "error");
+    const { caFile, caCert } = await testCertificates();
+    let database: DatabaseHandle;
+    let databaseUrl: string | undefined;
+    if (serverUrl) {
+      databaseUrl = await freshPostgresDatabase(serverUrl);
+      database = openPostgres(databaseUrl);
+    } else {
+      database = await openPglite(await Deno.makeTempDir({ prefix: "herald-pglite-" }));
+    }
+    await migrateToLatest(database.db);
+    const temporal = await startDevServer({ port: 0, progress: () => {} });
+    return { database, databaseUrl, temporal, caFile, caCert };
+  })();
+  return infra;
+}
+
+/** A running Herald and what tests need to talk to it. */
+export interface Stack {
+  herald: Herald;
+  infra: Infra;
+  apiUrl: string;
+  taskQueue: string;
+}
+
+const stacks = new Map<string, Promise<Stack>>();
+
+/** The environment of a test Herald: private networks allowed (receivers are on loopback). */
+export function testEnv(infra: Infra, env: Record<string, string>): Record<string, string> {
+  return {
+    PORT: "0",
+    HERALD_DATA_DIR: Deno.makeTempDirSync({ prefix: "herald-data-" }),
+    TEMPORAL_ADDRESS: infra.temporal.address,
+    ADMIN_TOKEN,
+    ALLOW_PRIVATE_NETWORKS: "true",
+    TLS_CA_FILE: infra.caFile,
+    LOG_LEVEL: Deno.env.get("TEST_LOG_LEVEL") ?? "error",
+    ...(infra.databaseUrl ? { DATABASE_URL: infra.databaseUrl } : {}),
+    ...env,
+  };
+}
+
+/**
+ * A Herald with the given environment on top of the test defaults, started once per distinct
+ * environment. Each has its own task queue, so settings do not mix.
+ */
+export function stack(env: Record<string, string> = {}): Promise<Stack> {
+  const key = JSON.stringify(Object.entries(env).sort());
+  let started = stacks.get(key);
+  if (!started) {
+    started = (async () => {
+      const shared = await sharedInfra();
+      const taskQueue = `herald-test-${stacks.size}-${crypto.randomUUID().slice(0, 6)}`;
+      const config = loadConfig(testEnv(shared, { TEMPORAL_TASK_QUEUE: taskQueue, ...env }));
+      const herald = await startHerald(config, {
+        roles: { api: true, worker: true },
+        database: shared.database,
+        progress: () => {},
+      });
+      return { herald, infra: shared, apiUrl: herald.apiUrl!, taskQueue };
+    })();
+    stacks.set(key, started);
+  }
+  return started;
+}
+
+/** An answer of the API: its status and parsed JSON body (null when empty). */
+export interface ApiAnswer {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  headers: Headers;
+}
+
+/** Calls the API over HTTP. */
+export async function api(
+  s: Stack,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body = options.raw;
+  if (options.body !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(options.body);
+  }
+  const response = await fetch(`${s.apiUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+}
+
+/** Waits until `check` returns a value other than undefined/false, polling; fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Creates an organization (business plan unless told) and returns its id and API key. */
+export async function createOrganization(
+  s: Stack,
+  plan: "free" | "pro" | "business" = "business",
+): Promise<{ id: string; apiKey: string }> {
+  const answer = await api(s, "POST", "/v1/organizations", {
+    token: ADMIN_TOKEN,
+    body: { name: `Test org ${crypto.randomUUID().slice(0, 6)}`, plan },
+  });
+  if (answer.status !== 201) throw new Error(`Creating an organization: ${JSON.stringify(answer)}`);
+  return { id: answer.body.id, apiKey: answer.body.apiKey };
+}
+
+/** Creates a webhook and returns the API's answer body (with its signing secret). */
+export async function createWebhook(
+  s: Stack,
+  apiKey: string,
+  body: { url: string; name?: string; verifyToken?: string },
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
+  const answer = await api(s, "POST", "/v1/webhooks", { token: apiKey, body });
+  if (answer.status !== 201) throw new Error(`Creating a webhook: ${JSON.stringify(answer)}`);
+  return answer.body;
+}

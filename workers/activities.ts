@@ -1,0 +1,220 @@
+/** The worker's activities, built from their dependencies so tests can hand in their own. */
+import { ApplicationFailure } from "@temporalio/activity";
+import type { Client } from "@temporalio/client";
+import type { Kysely } from "kysely";
+import type { Database } from "../src/db/schema.ts";
+import { buildPayloadBody } from "../src/domain/payload_body.ts";
+import { signWebhook } from "../src/domain/signature.ts";
+import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_state.ts";
+import { signalLifecycle } from "../src/temporal/deliveries.ts";
+import { log } from "../src/log.ts";
+import {
+  type DeactivationReason,
+  type DeliveryOutcome,
+  ErrorType,
+  type WebhookChange,
+} from "../workflows/types.ts";
+import { sendPayload } from "./send.ts";
+
+/** What the activities need from the outside world. */
+export interface ActivityDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  taskQueue: string;
+  /** The HTTP client for deliveries (trusts TLS_CA_FILE); undefined for the default one. */
+  httpClient?: Deno.HttpClient;
+}
+
+/** Our own infrastructure failed: retried, and never counted against the receiver. */
+function heraldUnavailable(step: string, err: unknown): ApplicationFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  return ApplicationFailure.retryable(`${step}: ${message}`, ErrorType.HeraldUnavailable);
+}
+
+/** Builds the activities over their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  /** Loads what one attempt needs; none of it leaves the worker except in the POST. */
+  async function loadAttempt(payloadId: string) {
+    return await db.selectFrom("payloads")
+      .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
+      .innerJoin("events", "events.id", "payloads.event_id")
+      .select([
+        "payloads.status",
+        "payloads.run",
+        "payloads.attempt_count",
+        "payloads.first_sent_at",
+        "payloads.created_at",
+        "webhooks.id as webhook_id",
+        "webhooks.url",
+        "webhooks.status as webhook_status",
+        "webhooks.deleted_at",
+        "webhooks.verify_token",
+        "webhooks.signing_secret",
+        "webhooks.previous_signing_secret",
+        "webhooks.previous_secret_expires_at",
+        "events.type",
+        "events.object",
+        "events.object_id",
+        "events.object_created_at",
+        "events.id as event_id",
+        "events.data",
+      ])
+      .where("payloads.id", "=", payloadId)
+      .executeTakeFirst();
+  }
+
+  return {
+    /** Marks the payload as being delivered; returns the attempts this run already made. */
+    async beginDelivery(input: { payloadId: string; run: number }): Promise<number> {
+      const row = await db.updateTable("payloads")
+        .set({ status: "delivering", updated_at: Date.now() })
+        .where("id", "=", input.payloadId).where("run", "=", input.run)
+        .where("status", "=", "pending")
+        .returning("attempt_count").executeTakeFirst();
+      if (row) return row.attempt_count;
+      const current = await db.selectFrom("payloads").select("attempt_count")
+        .where("id", "=", input.payloadId).executeTakeFirst();
+      return current?.attempt_count ?? 0;
+    },
+
+    /** One HTTP POST of the payload: the activity the seed's retry policy repeats. */
+    async attemptDelivery(
+      input: { payloadId: string; run: number; timeoutMs: number },
+    ): Promise<{ status: number }> {
+      const { payloadId, run } = input;
+      let row;
+      try {
+        row = await loadAttempt(payloadId);
+      } catch (err) {
+        throw heraldUnavailable("Could not load the payload", err);
+      }
+      if (!row) throw ApplicationFailure.nonRetryable("Payload not found", ErrorType.WebhookInactive);
+      if (
+        row.deleted_at !== null || row.webhook_status !== "active" || row.run !== run ||
+        !(WAITING_STATUSES as readonly string[]).includes(row.status)
+      ) {
+        throw ApplicationFailure.nonRetryable(
+          `Not sent: the webhook is ${row.deleted_at !== null ? "deleted" : row.webhook_status}` +
+            ` and the payload ${row.status}`,
+          ErrorType.WebhookInactive,
+        );
+      }
+
+      const now = Date.now();
+      const number = row.attempt_count + 1;
+      const firstSentAt = row.first_sent_at ?? now;
+      try {
+        if (row.first_sent_at === null) {
+          await db.updateTable("payloads").set({ first_sent_at: firstSentAt, updated_at: now })
+            .where("id", "=", payloadId).where("first_sent_at", "is", null).execute();
+        }
+      } catch (err) {
+        throw heraldUnavailable("Could not record the first send", err);
+      }
+
+      const body = JSON.stringify(buildPayloadBody({
+        payloadId,
+        event: row.type,
+        payloadCreatedAt: row.created_at,
+        attempt: number,
+        firstSentAt,
+        object: row.object,
+        objectId: row.object_id ?? row.event_id,
+        objectCreatedAt: row.object_created_at,
+        data: row.data,
+        verifyToken: row.verify_token,
+      }));
+      const secrets = [row.signing_secret];
+      if (row.previous_signing_secret && (row.previous_secret_expires_at ?? 0) > now) {
+        secrets.push(row.previous_signing_secret);
+      }
+      const timestampSeconds = Math.floor(now / 1000);
+      const signature = await signWebhook(secrets, payloadId, timestampSeconds, body);
+      const result = await sendPayload(
+        { url: row.url, body, payloadId, timestampSeconds, signature, timeoutMs: input.timeoutMs },
+        deps.httpClient,
+      );
+
+      const delivered = result.status === 200;
+      log.info("attempt", {
+        payloadId,
+        webhookId: row.webhook_id,
+        run,
+        attempt: number,
+        status: result.status,
+        error: result.error,
+        durationMs: result.durationMs,
+      });
+      try {
+        await db.transaction().execute(async (tx) => {
+          await tx.insertInto("attempts").values({
+            id: crypto.randomUUID(),
+            payload_id: payloadId,
+            run,
+            number,
+            started_at: now,
+            duration_ms: result.durationMs,
+            response_status: result.status,
+            error: result.error,
+            response_body: result.body,
+          }).execute();
+          await tx.updateTable("payloads")
+            .set({ attempt_count: number, last_body: body, updated_at: Date.now() })
+            .where("id", "=", payloadId).execute();
+        });
+      } catch (err) {
+        throw heraldUnavailable("Could not record the attempt", err);
+      }
+      if (!delivered) {
+        throw ApplicationFailure.retryable(
+          result.error ?? `Receiver answered ${result.status}, not 200`,
+          ErrorType.DeliveryFailed,
+        );
+      }
+      return { status: 200 };
+    },
+
+    /** How many attempts of this run reached the point of sending. */
+    async countAttempts(input: { payloadId: string; run: number }): Promise<number> {
+      const row = await db.selectFrom("payloads").select("attempt_count")
+        .where("id", "=", input.payloadId).executeTakeFirst();
+      return row?.attempt_count ?? 0;
+    },
+
+    /** Records how the run ended; a payload cancelled meanwhile stays cancelled. */
+    async finishDelivery(
+      input: { payloadId: string; run: number; outcome: DeliveryOutcome },
+    ): Promise<DeliveryOutcome> {
+      const now = Date.now();
+      const updated = await db.updateTable("payloads")
+        .set({ status: input.outcome, finished_at: now, updated_at: now })
+        .where("id", "=", input.payloadId).where("run", "=", input.run)
+        .where("status", "in", WAITING_STATUSES)
+        .returning("status").executeTakeFirst();
+      if (updated) return input.outcome;
+      const row = await db.selectFrom("payloads").select("status")
+        .where("id", "=", input.payloadId).executeTakeFirst();
+      return row?.status === "delivered" || row?.status === "failed" ? row.status : "cancelled";
+    },
+
+    /** Compensation: asks the webhook's lifecycle workflow to deactivate it. */
+    async requestDeactivation(
+      input: { webhookId: string; reason: DeactivationReason },
+    ): Promise<void> {
+      await signalLifecycle(deps.temporal, deps.taskQueue, input.webhookId, {
+        kind: "deactivate",
+        reason: input.reason,
+      });
+    },
+
+    /** Applies one lifecycle change to the database. */
+    async applyWebhookChange(input: { webhookId: string; change: WebhookChange }) {
+      return await applyWebhookChange(db, input.webhookId, input.change);
+    },
+  };
+}
+
+/** The activities' type, imported by workflows as a type only. */
+export type Activities = ReturnType<typeof createActivities>;
