@@ -3,7 +3,7 @@ import type { Client } from "@temporalio/client";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
-import { connectClient, type TemporalTarget } from "./temporal/client.ts";
+import { connectTemporal, type TemporalTarget, temporalClient } from "./temporal/client.ts";
 import { createApp } from "./api/app.ts";
 import { loadAdminToken } from "./admin_token.ts";
 import { type RunningWorker, startWorker } from "../workers/worker.ts";
@@ -85,15 +85,16 @@ export async function startHerald(config: Config, options: StartOptions): Promis
       apiKey: config.temporal.apiKey,
       tls: config.temporal.tls,
     };
-    const temporal = await connectClient(target);
-    cleanups.push(() => temporal.connection.close());
+    const connection = await connectTemporal(target);
+    cleanups.push(() => connection.close());
+    const temporal = temporalClient(connection, target.namespace);
 
     let worker: RunningWorker | undefined;
     if (options.roles.worker) {
       progress("Starting the Temporal worker...");
       const caCerts = [...(options.caCerts ?? [])];
       if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
-      worker = await startWorker({ target, db: database.db, client: temporal, caCerts });
+      worker = await startWorker({ target, connection, db: database.db, client: temporal, caCerts });
       const running = worker;
       cleanups.push(() => running.shutdown());
     }

@@ -1,7 +1,7 @@
 /** Contact changes and published events reach real HTTPS receivers through real workflows. */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { api, createOrganization, createWebhook, stack, test, waitFor } from "./harness.ts";
+import { api, createOrganization, createWebhook, stack, stopStackAfterTests, test, waitFor } from "./harness.ts";
 import { startReceiver } from "./receiver.ts";
 
 test("creating a contact delivers contact.created with all its fields", async () => {
@@ -130,3 +130,5 @@ test("a published event reaches every active webhook of its organization and non
   assert.equal(c!.received[0]!.body._id, otherPublished.body.payloads[0].id);
   await Promise.all([a!.close(), b!.close(), c!.close()]);
 });
+
+stopStackAfterTests();

@@ -194,3 +194,55 @@ export async function createWebhook(
   if (answer.status !== 201) throw new Error(`Creating a webhook: ${JSON.stringify(answer)}`);
   return answer.body;
 }
+
+/** A snapshot of every table's rows, to show that a refused request changed nothing. */
+export async function snapshot(s: Stack): Promise<string> {
+  const db = s.infra.database.db;
+  const tables = [
+    "organizations",
+    "api_keys",
+    "webhooks",
+    "contacts",
+    "events",
+    "payloads",
+    "attempts",
+  ] as const;
+  const parts = await Promise.all(tables.map(async (table) => {
+    const rows = await db.selectFrom(table).selectAll().orderBy("id").execute();
+    return `${table}:${JSON.stringify(rows)}`;
+  }));
+  return parts.join("\n");
+}
+
+/**
+ * Registers, as the last test of a file, the stop of everything the file started. Herald's
+ * native worker must stop before the test process ends.
+ */
+export function stopStackAfterTests(): void {
+  test("the test stack stops cleanly and leaves no Temporal server behind", async () => {
+    if (!infra) return;
+    const shared = await infra;
+    for (const started of stacks.values()) await (await started).herald.stop();
+    stacks.clear();
+    await shared.temporal.stop();
+    const [host, port] = shared.temporal.address.split(":");
+    await assertRejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
+    await shared.database.close();
+    if (shared.databaseUrl && serverUrl) {
+      const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${new URL(shared.databaseUrl).pathname.slice(1)}" with (force)`);
+      await admin.end();
+    }
+    infra = undefined;
+  });
+}
+
+async function assertRejects(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    const conn = await fn();
+    (conn as Deno.Conn).close();
+  } catch {
+    return;
+  }
+  throw new Error("The Temporal dev server still accepts connections after stop");
+}

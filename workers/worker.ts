@@ -1,14 +1,13 @@
 /** The Temporal worker: polls Herald's task queue and runs deliveries and lifecycles. */
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from "@temporalio/worker";
+import { bundleWorkflowCode, type NativeConnection, Worker } from "@temporalio/worker";
 import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
-import { type TemporalTarget, tlsOptions } from "../src/temporal/client.ts";
+import type { TemporalTarget } from "../src/temporal/client.ts";
 import { log } from "../src/log.ts";
 import { createActivities } from "./activities.ts";
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
-let runtimeInstalled = false;
 
 /** Bundles `workflows/` once per process. */
 export function workflowBundle(): ReturnType<typeof bundleWorkflowCode> {
@@ -30,6 +29,8 @@ export interface RunningWorker {
 /** Options of one worker. */
 export interface WorkerOptions {
   target: TemporalTarget;
+  /** The connection to poll on; the caller closes it after the worker stops. */
+  connection: NativeConnection;
   db: Kysely<Database>;
   client: Client;
   /** Extra CA certificates (PEM) trusted for deliveries. */
@@ -37,27 +38,9 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
 }
 
-/** Connects and starts a worker; fails fast when Temporal does not answer. */
+/** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  if (!runtimeInstalled) {
-    Runtime.install({
-      logger: {
-        log() {},
-        trace() {},
-        debug() {},
-        info() {},
-        warn: (m: string) => log.warn(m),
-        error: (m: string) => log.error(m),
-      } as never,
-    });
-    runtimeInstalled = true;
-  }
-  // Connect first: Worker.create never gives up on a connection that fails.
-  const connection = await NativeConnection.connect({
-    address: options.target.address,
-    apiKey: options.target.apiKey,
-    tls: await tlsOptions(options.target),
-  });
+  const { connection } = options;
   const httpClient = Deno.createHttpClient({ caCerts: options.caCerts ?? [] });
   try {
     const worker = await Worker.create({
@@ -74,10 +57,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
       shutdownGraceTime: "15s",
     });
-    const done = worker.run().finally(async () => {
-      httpClient.close();
-      await connection.close();
-    });
+    const done = worker.run().finally(() => httpClient.close());
     return {
       done,
       async shutdown() {
@@ -87,7 +67,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     };
   } catch (err) {
     httpClient.close();
-    await connection.close();
     throw err;
   }
 }

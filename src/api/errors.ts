@@ -28,8 +28,11 @@ export class ApiError extends Error {
 /** 404 for an object that does not exist or belongs to another organization. */
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 
-/** 422 listing each field and its problem. */
-export function validationError(error: z.ZodError, where: string): ApiError {
+const PART_NAMES: Record<string, string> = { json: "body", param: "path", query: "query" };
+
+/** 422 listing each field and its problem; paths start with body, path, query or header. */
+export function validationError(error: z.ZodError, target: string): ApiError {
+  const where = PART_NAMES[target] ?? target;
   const details = error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join("."),
     message: issue.message,

@@ -1,6 +1,8 @@
-/** Connects to Temporal: the client for starting workflows and sending signals. */
-import { Client, Connection, type ConnectionOptions } from "@temporalio/client";
+/** Connects to Temporal through the SDK's native (Rust) connection, for the client and worker. */
+import { Client } from "@temporalio/client";
+import { NativeConnection, Runtime } from "@temporalio/worker";
 import type { Config } from "../config.ts";
+import { log } from "../log.ts";
 
 /** How to reach Temporal, from the configuration. */
 export interface TemporalTarget {
@@ -12,7 +14,7 @@ export interface TemporalTarget {
 }
 
 /** The TLS options of a connection, read from the files the configuration names. */
-export async function tlsOptions(target: TemporalTarget) {
+export async function tlsOptions(target: Pick<TemporalTarget, "tls">) {
   const tls = target.tls;
   if (!tls?.enabled) return undefined;
   const read = (path?: string) => (path ? Deno.readFile(path) : Promise.resolve(undefined));
@@ -24,16 +26,40 @@ export async function tlsOptions(target: TemporalTarget) {
   };
 }
 
-/** Opens a client connection; fails fast when Temporal does not answer. */
-export async function connectClient(target: TemporalTarget): Promise<Client> {
-  const options: ConnectionOptions = {
+let runtimeInstalled = false;
+
+/** Routes the SDK's native logs into Herald's logs, once per process. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (m: string) => log.warn(m),
+      error: (m: string) => log.error(m),
+    } as never,
+  });
+}
+
+/**
+ * Opens a native connection. The client uses it too: the Rust connection avoids the HTTP/2
+ * layer of Deno's Node compatibility, which aborts the process when a server goes away.
+ */
+export async function connectTemporal(target: Omit<TemporalTarget, "taskQueue">): Promise<NativeConnection> {
+  installRuntime();
+  return await NativeConnection.connect({
     address: target.address,
     apiKey: target.apiKey,
     tls: await tlsOptions(target),
-    connectTimeout: "5s",
-  };
-  const connection = await Connection.connect(options);
-  return new Client({ connection, namespace: target.namespace });
+  });
+}
+
+/** A client over a native connection. */
+export function temporalClient(connection: NativeConnection, namespace: string): Client {
+  return new Client({ connection, namespace });
 }
 
 /** Answers whether Temporal's frontend serves the namespace. */

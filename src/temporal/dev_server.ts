@@ -1,6 +1,6 @@
 /** The embedded Temporal: the Temporal CLI's dev server, installed on first use, run as a child. */
-import { Connection } from "@temporalio/client";
 import { SEARCH_ATTRIBUTES } from "./search_attributes.ts";
+import { connectTemporal } from "./client.ts";
 
 /** The Temporal CLI version Herald installs: later tags cannot be installed with `go install`. */
 export const TEMPORAL_CLI_VERSION = "v1.5.1";
@@ -116,9 +116,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   args.push("--http-port", String(freePort()), "--metrics-port", String(freePort()));
 
   const logTarget = options.logFile ? `>>'${options.logFile}' 2>&1` : ">/dev/null 2>&1";
-  const watchdog = `"$0" "$@" </dev/null ${logTarget} & server=$!
-cat >/dev/null
-kill -TERM $server 2>/dev/null
+  // The shell ends with the server; its background reader kills the server when Herald's end
+  // of stdin closes, which also happens when Herald dies without stopping it.
+  const watchdog = `exec 3<&0
+"$0" "$@" </dev/null 3<&- ${logTarget} & server=$!
+(cat <&3 >/dev/null; kill -TERM $server 2>/dev/null) &
+exec 3<&-
 wait $server`;
   const child = new Deno.Command("sh", {
     args: ["-c", watchdog, cli, ...args],
@@ -156,7 +159,7 @@ async function waitUntilServing(address: string, namespace: string, exited: () =
   while (Date.now() < deadline) {
     if (exited()) throw new Error("The Temporal dev server exited while starting; see its log");
     try {
-      const connection = await Connection.connect({ address, connectTimeout: "1s" });
+      const connection = await connectTemporal({ address, namespace });
       try {
         await connection.workflowService.describeNamespace({ namespace });
         return;
