@@ -75,7 +75,11 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   main(mode).catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : `Herald failed to start: ${err instanceof Error ? err.message : err}`);
+    console.error(
+      err instanceof ConfigError
+        ? err.message
+        : `Herald failed to start: ${err instanceof Error ? err.message : err}`,
+    );
     Deno.exit(1);
   });
 }

@@ -9,7 +9,10 @@ export interface AdminToken {
 }
 
 /** Reads the configured token, or the stored one, or generates and stores a new one (mode 0600). */
-export async function loadAdminToken(configured: string | undefined, dataDir: string): Promise<AdminToken> {
+export async function loadAdminToken(
+  configured: string | undefined,
+  dataDir: string,
+): Promise<AdminToken> {
   if (configured) return { token: configured, generated: false };
   const file = `${dataDir}/admin_token`;
   try {

@@ -23,7 +23,10 @@ const duration = (fallback: string) =>
   z.string().default(fallback).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 5s or 2m, got "${text}"` });
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a duration such as 500ms, 5s or 2m, got "${text}"`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -79,7 +82,13 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     apiKey: string | undefined;
-    tls: { enabled: boolean; certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+    tls: {
+      enabled: boolean;
+      certFile?: string;
+      keyFile?: string;
+      caFile?: string;
+      serverName?: string;
+    };
   };
   adminToken: string | undefined;
   delivery: {
@@ -102,9 +111,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) =>
-      `  ${issue.path.join(".")}: ${issue.message}`
-    );
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;

@@ -3,7 +3,7 @@ import type { Client } from "@temporalio/client";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
-import { connectTemporal, type TemporalTarget, temporalClient } from "./temporal/client.ts";
+import { connectTemporal, temporalClient, type TemporalTarget } from "./temporal/client.ts";
 import { createApp } from "./api/app.ts";
 import { loadAdminToken } from "./admin_token.ts";
 import { type RunningWorker, startWorker } from "../workers/worker.ts";
@@ -51,15 +51,21 @@ export async function startHerald(config: Config, options: StartOptions): Promis
   try {
     let database = options.database;
     if (!database) {
-      progress(config.databaseUrl
-        ? "Connecting to PostgreSQL..."
-        : `Opening the embedded PostgreSQL (PGlite) in ${config.dataDir}/pglite...`);
+      progress(
+        config.databaseUrl
+          ? "Connecting to PostgreSQL..."
+          : `Opening the embedded PostgreSQL (PGlite) in ${config.dataDir}/pglite...`,
+      );
       database = await openDatabase(config);
       const opened = database;
       cleanups.push(() => opened.close());
     }
     const applied = await migrateToLatest(database.db);
-    progress(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.");
+    progress(
+      applied.length
+        ? `Applied migrations: ${applied.join(", ")}`
+        : "Database schema is up to date.",
+    );
 
     let devServer: DevServer | undefined;
     let address = config.temporal.address;
@@ -94,7 +100,13 @@ export async function startHerald(config: Config, options: StartOptions): Promis
       progress("Starting the Temporal worker...");
       const caCerts = [...(options.caCerts ?? [])];
       if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
-      worker = await startWorker({ target, connection, db: database.db, client: temporal, caCerts });
+      worker = await startWorker({
+        target,
+        connection,
+        db: database.db,
+        client: temporal,
+        caCerts,
+      });
       const running = worker;
       cleanups.push(() => running.shutdown());
     }

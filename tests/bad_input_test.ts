@@ -43,7 +43,11 @@ test("a non-HTTPS webhook URL is refused with 422 naming the field", async () =>
     const answer = await refused(
       () => api(s, "POST", "/v1/webhooks", { token: org.apiKey, body: { url } }),
       422,
-      url.startsWith("http://") ? "invalid_url" : url === "https://" ? "invalid_url" : "invalid_url",
+      url.startsWith("http://")
+        ? "invalid_url"
+        : url === "https://"
+        ? "invalid_url"
+        : "invalid_url",
     );
     assert.equal(answer.body.error.details[0].path, "body.url");
   }
@@ -52,7 +56,7 @@ test("a non-HTTPS webhook URL is refused with 422 naming the field", async () =>
 test("malformed JSON is refused with 400", async () => {
   const s = await stack();
   const org = await createOrganization(s);
-  for (const raw of ["{", "{\"fields\": {\"a\": 1,}}", "nul", "{\"fields\": [}"]) {
+  for (const raw of ["{", '{"fields": {"a": 1,}}', "nul", '{"fields": [}']) {
     await refused(
       () =>
         api(s, "POST", "/v1/contacts", {
@@ -71,16 +75,26 @@ test("a missing or wrong token is refused with 401", async () => {
   const org = await createOrganization(s);
   const body = { fields: { email: "x@example.com" } };
   await refused(() => api(s, "POST", "/v1/contacts", { body }), 401, "unauthorized");
-  await refused(() => api(s, "POST", "/v1/contacts", { token: "hk_wrong", body }), 401, "unauthorized");
   await refused(
-    () => api(s, "POST", "/v1/contacts", { body, headers: { authorization: `Basic ${org.apiKey}` } }),
+    () => api(s, "POST", "/v1/contacts", { token: "hk_wrong", body }),
+    401,
+    "unauthorized",
+  );
+  await refused(
+    () =>
+      api(s, "POST", "/v1/contacts", { body, headers: { authorization: `Basic ${org.apiKey}` } }),
     401,
     "unauthorized",
   );
   // The admin token is not an organization's key, and an organization's key is not the admin's.
-  await refused(() => api(s, "POST", "/v1/contacts", { token: ADMIN_TOKEN, body }), 401, "unauthorized");
   await refused(
-    () => api(s, "POST", "/v1/organizations", { token: org.apiKey, body: { name: "x", plan: "free" } }),
+    () => api(s, "POST", "/v1/contacts", { token: ADMIN_TOKEN, body }),
+    401,
+    "unauthorized",
+  );
+  await refused(
+    () =>
+      api(s, "POST", "/v1/organizations", { token: org.apiKey, body: { name: "x", plan: "free" } }),
     401,
     "unauthorized",
   );
@@ -93,12 +107,21 @@ test("an unknown id is refused with 404", async () => {
     await refused(() => api(s, "GET", path, { token: org.apiKey }), 404, "not_found");
   }
   await refused(
-    () => api(s, "PATCH", "/v1/contacts/ct_nope", { token: org.apiKey, body: { fields: { a: 1 } } }),
+    () =>
+      api(s, "PATCH", "/v1/contacts/ct_nope", { token: org.apiKey, body: { fields: { a: 1 } } }),
     404,
     "not_found",
   );
-  await refused(() => api(s, "DELETE", "/v1/webhooks/wh_nope", { token: org.apiKey }), 404, "not_found");
-  await refused(() => api(s, "GET", "/v1/organizations/org_nope", { token: ADMIN_TOKEN }), 404, "not_found");
+  await refused(
+    () => api(s, "DELETE", "/v1/webhooks/wh_nope", { token: org.apiKey }),
+    404,
+    "not_found",
+  );
+  await refused(
+    () => api(s, "GET", "/v1/organizations/org_nope", { token: ADMIN_TOKEN }),
+    404,
+    "not_found",
+  );
 });
 
 test("a body over 1 MiB is refused with 413", async () => {
@@ -122,7 +145,8 @@ test("a field of an unknown type is refused with 422 naming the field", async ()
   const org = await createOrganization(s);
   for (const value of [{ nested: true }, [1, 2], null]) {
     const answer = await refused(
-      () => api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields: { email: value } } }),
+      () =>
+        api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields: { email: value } } }),
       422,
       "validation_failed",
     );
@@ -139,7 +163,8 @@ test("webhooks need the business plan: 403 plan_required", async () => {
   const s = await stack();
   const org = await createOrganization(s, "pro");
   await refused(
-    () => api(s, "POST", "/v1/webhooks", { token: org.apiKey, body: { url: "https://example.com/h" } }),
+    () =>
+      api(s, "POST", "/v1/webhooks", { token: org.apiKey, body: { url: "https://example.com/h" } }),
     403,
     "plan_required",
   );
@@ -150,8 +175,16 @@ test("one organization's key cannot see another's webhook (404, not 403)", async
   const a = await createOrganization(s);
   const b = await createOrganization(s);
   const webhook = await createWebhook(s, a.apiKey, { url: "https://example.com/a" });
-  await refused(() => api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: b.apiKey }), 404, "not_found");
-  await refused(() => api(s, "GET", `/v1/organizations/${a.id}`, { token: b.apiKey }), 404, "not_found");
+  await refused(
+    () => api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: b.apiKey }),
+    404,
+    "not_found",
+  );
+  await refused(
+    () => api(s, "GET", `/v1/organizations/${a.id}`, { token: b.apiKey }),
+    404,
+    "not_found",
+  );
   const list = await api(s, "GET", "/v1/webhooks", { token: b.apiKey });
   assert.deepEqual(list.body, { data: [], nextCursor: null });
 });

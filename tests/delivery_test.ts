@@ -1,7 +1,15 @@
 /** Contact changes and published events reach real HTTPS receivers through real workflows. */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { api, createOrganization, createWebhook, stack, stopStackAfterTests, test, waitFor } from "./harness.ts";
+import {
+  api,
+  createOrganization,
+  createWebhook,
+  stack,
+  stopStackAfterTests,
+  test,
+  waitFor,
+} from "./harness.ts";
 import { startReceiver } from "./receiver.ts";
 
 test("creating a contact delivers contact.created with all its fields", async () => {
@@ -14,9 +22,19 @@ test("creating a contact delivers contact.created with all its fields", async ()
   const created = await api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields } });
   assert.equal(created.status, 201);
 
-  const [got] = await waitFor("the delivery", () => receiver.received.length >= 1 && receiver.received);
+  const [got] = await waitFor(
+    "the delivery",
+    () => receiver.received.length >= 1 && receiver.received,
+  );
   const body = got!.body as Record<string, any>;
-  assert.deepEqual(Object.keys(body), ["_id", "event", "createdAt", "deliveryAttempts", "firstSentAt", "items"]);
+  assert.deepEqual(Object.keys(body), [
+    "_id",
+    "event",
+    "createdAt",
+    "deliveryAttempts",
+    "firstSentAt",
+    "items",
+  ]);
   assert.equal(body.event, "contact.created");
   assert.equal(body.deliveryAttempts, 1);
   assert.match(body._id, /^pl_/);

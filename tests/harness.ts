@@ -136,7 +136,8 @@ export async function api(
   s: Stack,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {},
+  options: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } =
+    {},
 ): Promise<ApiAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -147,7 +148,11 @@ export async function api(
   }
   const response = await fetch(`${s.apiUrl}${path}`, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : null,
+    headers: response.headers,
+  };
 }
 
 /** Waits until `check` returns a value other than undefined/false, polling; fails after `timeoutMs`. */
@@ -230,7 +235,9 @@ export function stopStackAfterTests(): void {
     await shared.database.close();
     if (shared.databaseUrl && serverUrl) {
       const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`drop database if exists "${new URL(shared.databaseUrl).pathname.slice(1)}" with (force)`);
+      await admin.unsafe(
+        `drop database if exists "${new URL(shared.databaseUrl).pathname.slice(1)}" with (force)`,
+      );
       await admin.end();
     }
     infra = undefined;

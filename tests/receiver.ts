@@ -29,18 +29,21 @@ export async function startReceiver(behaviour: Behaviour = always200): Promise<R
   const { cert, key } = await testCertificates();
   const received: Received[] = [];
   let current = behaviour;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, cert, key, onListen: () => {} }, async (req) => {
-    const rawBody = await req.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(rawBody);
-    } catch {
-      // Recorded as an empty object; tests compare rawBody when they need it.
-    }
-    const entry = { at: Date.now(), headers: Object.fromEntries(req.headers), rawBody, body };
-    received.push(entry);
-    return await current(received.length, entry);
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert, key, onListen: () => {} },
+    async (req) => {
+      const rawBody = await req.text();
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        // Recorded as an empty object; tests compare rawBody when they need it.
+      }
+      const entry = { at: Date.now(), headers: Object.fromEntries(req.headers), rawBody, body };
+      received.push(entry);
+      return await current(received.length, entry);
+    },
+  );
   return {
     url: `https://127.0.0.1:${server.addr.port}/hooks`,
     received,

@@ -11,7 +11,9 @@ export interface TestCertificates {
 async function openssl(args: string[], cwd: string): Promise<void> {
   const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
     .output();
-  if (!out.success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) {
+    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
 }
 
 let certificates: Promise<TestCertificates> | undefined;
@@ -21,21 +23,56 @@ export function testCertificates(): Promise<TestCertificates> {
   certificates ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "herald-tls-" });
     await openssl([
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-      "-days", "2", "-subj", "/CN=Herald Test CA",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=Herald Test CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ], dir);
     await openssl([
-      "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-      "-subj", "/CN=127.0.0.1",
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+      "-subj",
+      "/CN=127.0.0.1",
     ], dir);
     await Deno.writeTextFile(
       `${dir}/ext.cnf`,
       "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
     );
     await openssl([
-      "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-      "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "ext.cnf",
     ], dir);
     return {
       caCert: await Deno.readTextFile(`${dir}/ca.pem`),

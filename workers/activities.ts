@@ -90,7 +90,9 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw heraldUnavailable("Could not load the payload", err);
       }
-      if (!row) throw ApplicationFailure.nonRetryable("Payload not found", ErrorType.WebhookInactive);
+      if (!row) {
+        throw ApplicationFailure.nonRetryable("Payload not found", ErrorType.WebhookInactive);
+      }
       if (
         row.deleted_at !== null || row.webhook_status !== "active" || row.run !== run ||
         !(WAITING_STATUSES as readonly string[]).includes(row.status)

@@ -48,7 +48,12 @@ export async function sendPayload(
     const body = await readLimited(response, signal);
     return { status: response.status, error: null, body, durationMs: elapsed() };
   } catch (err) {
-    return { status: null, error: describeSendError(err, request.timeoutMs), body: null, durationMs: elapsed() };
+    return {
+      status: null,
+      error: describeSendError(err, request.timeoutMs),
+      body: null,
+      durationMs: elapsed(),
+    };
   }
 }
 
@@ -82,7 +87,8 @@ function describeSendError(err: unknown, timeoutMs: number): string {
   if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
     return `Timed out after ${timeoutMs} ms`;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  const message = (err instanceof Error ? err.message : String(err)) + cause;
   if (/certificate|tls|ssl/i.test(message)) return `TLS error: ${message}`;
   if (/refused/i.test(message)) return `Connection refused: ${message}`;
   return `Request failed: ${message}`;

@@ -13,7 +13,13 @@ let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 export function workflowBundle(): ReturnType<typeof bundleWorkflowCode> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: new URL("../workflows/mod.ts", import.meta.url).pathname,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log.error(m) } as never,
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      warn() {},
+      error: (m: string) => log.error(m),
+    } as never,
   });
   return bundle;
 }

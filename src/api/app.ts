@@ -7,6 +7,7 @@ import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { organizationsRouter } from "./organizations.ts";
 import { webhooksRouter } from "./webhooks.ts";
+import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
 import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
 import { payloadsRouter } from "./payloads.ts";
@@ -23,7 +24,10 @@ async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promis
   try {
     await Promise.race([
       check(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs))),
+      new Promise((
+        _,
+        reject,
+      ) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs))),
     ]);
     return true;
   } catch {
@@ -76,6 +80,7 @@ export function createApp(deps: AppDeps) {
 
   app.route("/v1/organizations", organizationsRouter(deps));
   app.route("/v1/webhooks", webhooksRouter(deps));
+  app.route("/v1/webhooks", webhookLifecycleRouter(deps));
   app.route("/v1/contacts", contactsRouter(deps));
   app.route("/v1/events", eventsRouter(deps));
   app.route("/v1/payloads", payloadsRouter(deps));
@@ -118,7 +123,11 @@ export function createApp(deps: AppDeps) {
         err.status,
       );
     }
-    log.error("unhandled error", { path: c.req.path, error: String(err), stack: (err as Error)?.stack });
+    log.error("unhandled error", {
+      path: c.req.path,
+      error: String(err),
+      stack: (err as Error)?.stack,
+    });
     return c.json(new ApiError(500, "internal_error", "Internal error").toJSON(), 500);
   });
 

@@ -7,7 +7,11 @@ import { hashToken, timingSafeEqual } from "../domain/secrets.ts";
 function bearer(header: string | undefined): string {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
   if (!match) {
-    throw new ApiError(401, "unauthorized", "Missing bearer token: send Authorization: Bearer <token>");
+    throw new ApiError(
+      401,
+      "unauthorized",
+      "Missing bearer token: send Authorization: Bearer <token>",
+    );
   }
   return match[1]!;
 }

@@ -21,10 +21,16 @@ const FieldValue = z.union([z.string().max(10_000), z.number(), z.boolean()]).op
   description: "A string, number or boolean",
 });
 const Fields = z.record(FieldName, FieldValue)
-  .refine((f) => Object.keys(f).length <= MAX_CONTACT_FIELDS, `at most ${MAX_CONTACT_FIELDS} fields`)
+  .refine(
+    (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
+    `at most ${MAX_CONTACT_FIELDS} fields`,
+  )
   .openapi({ example: { email: "ada@example.com", plan: "gold" } });
 const FieldChanges = z.record(FieldName, FieldValue.nullable())
-  .refine((f) => Object.keys(f).length <= MAX_CONTACT_FIELDS, `at most ${MAX_CONTACT_FIELDS} fields`)
+  .refine(
+    (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
+    `at most ${MAX_CONTACT_FIELDS} fields`,
+  )
   .openapi({ description: "Fields to set; null removes a field", example: { plan: "platinum" } });
 
 const ContactSchema = z.object({
@@ -115,7 +121,10 @@ export function contactsRouter(deps: AppDeps) {
       responses: { 200: jsonResponse(ContactSchema, "The contact"), ...errorResponses(401, 404) },
     }),
     async (c) => {
-      return c.json(present(await findContact(c.get("organizationId"), c.req.valid("param").id)), 200);
+      return c.json(
+        present(await findContact(c.get("organizationId"), c.req.valid("param").id)),
+        200,
+      );
     },
   );
 

@@ -66,7 +66,8 @@ export function eventsRouter(deps: AppDeps) {
       path: "/",
       tags: ["Events"],
       summary: "Publish an event",
-      description: "Creates one payload per active webhook. The same `Idempotency-Key` within 24 h " +
+      description:
+        "Creates one payload per active webhook. The same `Idempotency-Key` within 24 h " +
         "returns the first answer and creates nothing.",
       security: [{ apiKey: [] }],
       request: {
@@ -106,7 +107,12 @@ export function eventsRouter(deps: AppDeps) {
         if (previous) return c.json(previous, 202);
         throw err;
       }
-      await startDeliveries(temporal, config.temporal.taskQueue, config.delivery, recorded.payloads);
+      await startDeliveries(
+        temporal,
+        config.temporal.taskQueue,
+        config.delivery,
+        recorded.payloads,
+      );
       return c.json({
         id: recorded.id,
         payloads: recorded.payloads.map((p) => ({ id: p.payloadId, webhookId: p.webhookId })),

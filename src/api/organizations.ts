@@ -211,10 +211,12 @@ async function deactivateAll(deps: AppDeps, organizationId: string): Promise<voi
   const webhooks = await deps.db.selectFrom("webhooks").select("id")
     .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
     .where("status", "=", "active").execute();
-  await Promise.all(webhooks.map((w) =>
-    signalLifecycle(deps.temporal, deps.config.temporal.taskQueue, w.id, {
-      kind: "deactivate",
-      reason: "plan_downgraded",
-    })
-  ));
+  await Promise.all(
+    webhooks.map((w) =>
+      signalLifecycle(deps.temporal, deps.config.temporal.taskQueue, w.id, {
+        kind: "deactivate",
+        reason: "plan_downgraded",
+      })
+    ),
+  );
 }

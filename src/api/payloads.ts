@@ -1,7 +1,8 @@
 /** `/v1/payloads`: one payload, its body as last sent, and every attempt. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppDeps } from "./deps.ts";
-import { notFound } from "./errors.ts";
+import { ApiError, notFound } from "./errors.ts";
+import { RESENDABLE, resendPayloads } from "../domain/resend.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonResponse, Millis } from "./schemas.ts";
@@ -107,6 +108,53 @@ export function payloadsRouter(deps: AppDeps) {
           responseBody: a.response_body,
         })),
       }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/resend",
+      tags: ["Payloads"],
+      summary: "Deliver a failed or cancelled payload again (attempts numbered from 1)",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: {
+        202: jsonResponse(
+          z.object({ id: z.string(), run: z.number().int(), status: PayloadStatusSchema }),
+          "Accepted: a new run of the payload",
+        ),
+        ...errorResponses(401, 404, 409),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const payload = await db.selectFrom("payloads")
+        .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
+        .select(["payloads.status", "webhooks.status as webhook_status", "webhooks.deleted_at"])
+        .where("payloads.id", "=", id)
+        .where("payloads.organization_id", "=", c.get("organizationId"))
+        .executeTakeFirst();
+      if (!payload) throw notFound("Payload");
+      if (!(RESENDABLE as readonly string[]).includes(payload.status)) {
+        throw new ApiError(
+          409,
+          "payload_not_final",
+          `Only failed or cancelled payloads can be resent; this one is ${payload.status}`,
+        );
+      }
+      if (payload.deleted_at !== null || payload.webhook_status !== "active") {
+        throw new ApiError(409, "webhook_inactive", "Activate the webhook before resending");
+      }
+      const [started] = await resendPayloads(
+        db,
+        deps.temporal,
+        deps.config.temporal.taskQueue,
+        deps.config.delivery,
+        [id],
+      );
+      if (!started) throw new ApiError(409, "payload_not_final", "The payload changed meanwhile");
+      return c.json({ id, run: started.run, status: "pending" as const }, 202);
     },
   );
 

@@ -15,13 +15,15 @@ import {
 } from "./schemas.ts";
 import { decodeCursor, toPage } from "./pagination.ts";
 import { PayloadStatusSchema, PayloadSummarySchema, presentPayloadSummary } from "./payloads.ts";
-import type { Webhook } from "../db/schema.ts";
+import type { Kysely } from "kysely";
+import type { Database, Webhook } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
 import { checkUrlAddresses, checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { signalLifecycle } from "../temporal/deliveries.ts";
 
-const WebhookSchema = z.object({
+/** A webhook as the API shows it. */
+export const WebhookSchema = z.object({
   id: z.string(),
   name: z.string(),
   url: z.string(),
@@ -58,6 +60,19 @@ export function presentWebhook(w: Webhook) {
   };
 }
 
+/** Finds an organization's live webhook, or answers 404. */
+export async function findWebhook(
+  db: Kysely<Database>,
+  organizationId: string,
+  id: string,
+): Promise<Webhook> {
+  const webhook = await db.selectFrom("webhooks").selectAll()
+    .where("id", "=", id).where("organization_id", "=", organizationId)
+    .where("deleted_at", "is", null).executeTakeFirst();
+  if (!webhook) throw notFound("Webhook");
+  return webhook;
+}
+
 /** Builds the webhooks router. */
 export function webhooksRouter(deps: AppDeps) {
   const { db, config } = deps;
@@ -75,13 +90,7 @@ export function webhooksRouter(deps: AppDeps) {
     }
   }
 
-  async function findWebhook(organizationId: string, id: string): Promise<Webhook> {
-    const webhook = await db.selectFrom("webhooks").selectAll()
-      .where("id", "=", id).where("organization_id", "=", organizationId)
-      .where("deleted_at", "is", null).executeTakeFirst();
-    if (!webhook) throw notFound("Webhook");
-    return webhook;
-  }
+  const find = (organizationId: string, id: string) => findWebhook(db, organizationId, id);
 
   async function requireBusinessPlan(organizationId: string, action: string): Promise<void> {
     const org = await db.selectFrom("organizations").select("plan")
@@ -145,7 +154,9 @@ export function webhooksRouter(deps: AppDeps) {
       tags: ["Webhooks"],
       summary: "List webhooks, newest first",
       security: [{ apiKey: [] }],
-      request: { query: PageQuery.extend({ status: z.enum(["active", "deactivated"]).optional() }) },
+      request: {
+        query: PageQuery.extend({ status: z.enum(["active", "deactivated"]).optional() }),
+      },
       responses: {
         200: jsonResponse(pageOf(WebhookSchema), "A page of webhooks"),
         ...errorResponses(401, 422),
@@ -182,7 +193,7 @@ export function webhooksRouter(deps: AppDeps) {
       responses: { 200: jsonResponse(WebhookSchema, "The webhook"), ...errorResponses(401, 404) },
     }),
     async (c) => {
-      const webhook = await findWebhook(c.get("organizationId"), c.req.valid("param").id);
+      const webhook = await find(c.get("organizationId"), c.req.valid("param").id);
       return c.json(presentWebhook(webhook), 200);
     },
   );
@@ -211,7 +222,7 @@ export function webhooksRouter(deps: AppDeps) {
       const organizationId = c.get("organizationId");
       const { id } = c.req.valid("param");
       const body = c.req.valid("json");
-      await findWebhook(organizationId, id);
+      await find(organizationId, id);
       if (body.url !== undefined) await checkUrl(body.url);
       const webhook = await db.updateTable("webhooks")
         .set({
@@ -238,7 +249,7 @@ export function webhooksRouter(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      await findWebhook(c.get("organizationId"), id);
+      await find(c.get("organizationId"), id);
       const now = Date.now();
       await db.updateTable("webhooks").set({ deleted_at: now, updated_at: now })
         .where("id", "=", id).execute();
@@ -254,7 +265,10 @@ export function webhooksRouter(deps: AppDeps) {
       tags: ["Payloads"],
       summary: "List a webhook's payloads, newest first",
       security: [{ apiKey: [] }],
-      request: { params: IdParam, query: PageQuery.extend({ status: PayloadStatusSchema.optional() }) },
+      request: {
+        params: IdParam,
+        query: PageQuery.extend({ status: PayloadStatusSchema.optional() }),
+      },
       responses: {
         200: jsonResponse(pageOf(PayloadSummarySchema), "A page of payloads"),
         ...errorResponses(401, 404, 422),
@@ -263,7 +277,7 @@ export function webhooksRouter(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       const { limit, cursor, status } = c.req.valid("query");
-      await findWebhook(c.get("organizationId"), id);
+      await find(c.get("organizationId"), id);
       const after = decodeCursor(cursor);
       let query = db.selectFrom("payloads")
         .innerJoin("events", "events.id", "payloads.event_id")

@@ -4,7 +4,11 @@ import type { Kysely, Transaction } from "kysely";
 import type { Database, JsonObject } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "./ids.ts";
-import { type DeliverySettings, type DeliveryStart, startDelivery } from "../temporal/deliveries.ts";
+import {
+  type DeliverySettings,
+  type DeliveryStart,
+  startDelivery,
+} from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 
 /** An event to record. */
@@ -30,7 +34,10 @@ export interface RecordedEvent {
  * Writes the event and one `pending` payload per webhook active right now, inside `tx`.
  * The caller starts the deliveries after commit (see `startDeliveries`).
  */
-export async function recordEvent(tx: Transaction<Database>, event: NewEvent): Promise<RecordedEvent> {
+export async function recordEvent(
+  tx: Transaction<Database>,
+  event: NewEvent,
+): Promise<RecordedEvent> {
   const now = Date.now();
   const id = newId("evt");
   await tx.insertInto("events").values({

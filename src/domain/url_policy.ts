@@ -58,7 +58,8 @@ function expandIpv6(ip: string): number[] | undefined {
   if (v4) {
     const n = ipv4ToInt(v4[1]!);
     if (n === undefined) return undefined;
-    text = text.slice(0, -v4[1]!.length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+    text = text.slice(0, -v4[1]!.length) +
+      `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
   }
   const [head, tail, extra] = text.split("::");
   if (extra !== undefined) return undefined;
@@ -120,7 +121,10 @@ export function checkUrlForm(text: string, policy: UrlPolicy): string | undefine
 }
 
 /** Resolves the URL's host and returns the problem when any address is not public. */
-export async function checkUrlAddresses(text: string, policy: UrlPolicy): Promise<string | undefined> {
+export async function checkUrlAddresses(
+  text: string,
+  policy: UrlPolicy,
+): Promise<string | undefined> {
   if (policy.allowPrivateNetworks) return undefined;
   const host = new URL(text).hostname.replace(/^\[|\]$/g, "");
   if (/^[\d.]+$/.test(host) || host.includes(":")) return blockedAddress(host) && "not public";

@@ -32,7 +32,12 @@ export async function applyWebhookChange(
         .select("organizations.plan").where("webhooks.id", "=", webhookId).executeTakeFirst();
       if (org?.plan === "business") {
         await tx.updateTable("webhooks")
-          .set({ status: "active", deactivation_reason: null, deactivated_at: null, updated_at: now })
+          .set({
+            status: "active",
+            deactivation_reason: null,
+            deactivated_at: null,
+            updated_at: now,
+          })
           .where("id", "=", webhookId).where("deleted_at", "is", null).execute();
       }
     } else {

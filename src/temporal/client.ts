@@ -18,7 +18,11 @@ export async function tlsOptions(target: Pick<TemporalTarget, "tls">) {
   const tls = target.tls;
   if (!tls?.enabled) return undefined;
   const read = (path?: string) => (path ? Deno.readFile(path) : Promise.resolve(undefined));
-  const [crt, key, ca] = await Promise.all([read(tls.certFile), read(tls.keyFile), read(tls.caFile)]);
+  const [crt, key, ca] = await Promise.all([
+    read(tls.certFile),
+    read(tls.keyFile),
+    read(tls.caFile),
+  ]);
   return {
     serverNameOverride: tls.serverName,
     serverRootCACertificate: ca,
@@ -48,7 +52,9 @@ function installRuntime(): void {
  * Opens a native connection. The client uses it too: the Rust connection avoids the HTTP/2
  * layer of Deno's Node compatibility, which aborts the process when a server goes away.
  */
-export async function connectTemporal(target: Omit<TemporalTarget, "taskQueue">): Promise<NativeConnection> {
+export async function connectTemporal(
+  target: Omit<TemporalTarget, "taskQueue">,
+): Promise<NativeConnection> {
   installRuntime();
   return await NativeConnection.connect({
     address: target.address,

@@ -40,14 +40,19 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function which(command: string): Promise<string | undefined> {
-  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "piped" })
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${command}`],
+    stdout: "piped",
+  })
     .output();
   const path = new TextDecoder().decode(out.stdout).trim();
   return out.success && path ? path : undefined;
 }
 
 /** Finds the Temporal CLI on the PATH or in `./.bin/`, installing it there with Go when missing. */
-export async function ensureTemporalCli(progress: (m: string) => void = console.log): Promise<string> {
+export async function ensureTemporalCli(
+  progress: (m: string) => void = console.log,
+): Promise<string> {
   const local = `${Deno.cwd()}/.bin/temporal`;
   if (await exists(local)) return local;
   const onPath = await which("temporal");

@@ -9,7 +9,10 @@ export const OrganizationIdKey = defineSearchAttributeKey(
   SearchAttributeType.KEYWORD,
 );
 /** The event type, such as `contact.updated`. */
-export const WebhookEventKey = defineSearchAttributeKey("WebhookEvent", SearchAttributeType.KEYWORD);
+export const WebhookEventKey = defineSearchAttributeKey(
+  "WebhookEvent",
+  SearchAttributeType.KEYWORD,
+);
 
 /** The names and types to register on a Temporal namespace. */
 export const SEARCH_ATTRIBUTES = ["WebhookId", "OrganizationId", "WebhookEvent"] as const;

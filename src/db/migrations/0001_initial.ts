@@ -78,7 +78,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("payloads_webhook_idx")
     .on("payloads").columns(["webhook_id", "created_at", "id"]).execute();
-  await db.schema.createIndex("payloads_status_idx").on("payloads").columns(["status", "created_at"])
+  await db.schema.createIndex("payloads_status_idx").on("payloads").columns([
+    "status",
+    "created_at",
+  ])
     .execute();
 
   await db.schema.createTable("attempts")
@@ -98,7 +101,17 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // deno-lint-ignore no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ["attempts", "payloads", "events", "contacts", "webhooks", "api_keys", "organizations"]) {
+  for (
+    const table of [
+      "attempts",
+      "payloads",
+      "events",
+      "contacts",
+      "webhooks",
+      "api_keys",
+      "organizations",
+    ]
+  ) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -1,0 +1,164 @@
+/** `/v1/webhooks/{id}/…`: activate, deactivate, rotate the secret, recover failed payloads. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Kysely } from "kysely";
+import type { AppDeps } from "./deps.ts";
+import { ApiError } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { requireApiKey } from "./auth.ts";
+import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
+import { findWebhook, presentWebhook, WebhookSchema } from "./webhooks.ts";
+import type { Database, Webhook } from "../db/schema.ts";
+import { newSigningSecret } from "../domain/secrets.ts";
+import { MAX_RECOVER, RESENDABLE, resendPayloads } from "../domain/resend.ts";
+import { signalLifecycle } from "../temporal/deliveries.ts";
+
+/** How long activate and deactivate wait for the lifecycle workflow before answering 202. */
+export const LIFECYCLE_WAIT_MS = 5_000;
+/** How long the previous signing secret keeps signing after a rotation. */
+export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+
+async function waitForStatus(
+  db: Kysely<Database>,
+  id: string,
+  done: (w: Webhook) => boolean,
+): Promise<{ webhook: Webhook; settled: boolean }> {
+  const deadline = Date.now() + LIFECYCLE_WAIT_MS;
+  for (;;) {
+    const webhook = await db.selectFrom("webhooks").selectAll().where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    if (done(webhook)) return { webhook, settled: true };
+    if (Date.now() > deadline) return { webhook, settled: false };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Builds the lifecycle router (mounted beside the webhooks router). */
+export function webhookLifecycleRouter(deps: AppDeps) {
+  const { db, config, temporal } = deps;
+  const taskQueue = config.temporal.taskQueue;
+  const app = newRouter();
+  app.use("*", requireApiKey(deps));
+
+  const stateResponses = {
+    200: jsonResponse(WebhookSchema, "The webhook in its new state"),
+    202: jsonResponse(WebhookSchema, "Accepted; the change has not been applied yet"),
+  };
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/activate",
+      tags: ["Webhooks"],
+      summary: "Reactivate a webhook (a signal to its lifecycle workflow)",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { ...stateResponses, ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { id } = c.req.valid("param");
+      await findWebhook(db, organizationId, id);
+      const org = await db.selectFrom("organizations").select("plan")
+        .where("id", "=", organizationId).executeTakeFirstOrThrow();
+      if (org.plan !== "business") {
+        throw new ApiError(
+          403,
+          "plan_required",
+          `Reactivation needs the business plan; this organization is on ${org.plan}`,
+        );
+      }
+      await signalLifecycle(temporal, taskQueue, id, { kind: "reactivate" });
+      const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "active");
+      return c.json(presentWebhook(webhook), settled ? 200 : 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/deactivate",
+      tags: ["Webhooks"],
+      summary: "Deactivate a webhook (reason manual)",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: { ...stateResponses, ...errorResponses(401, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await findWebhook(db, c.get("organizationId"), id);
+      await signalLifecycle(temporal, taskQueue, id, { kind: "deactivate", reason: "manual" });
+      const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "deactivated");
+      return c.json(presentWebhook(webhook), settled ? 200 : 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/rotate-secret",
+      tags: ["Webhooks"],
+      summary: "Issue a new signing secret; the old one also signs for 24 hours",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(
+          z.object({ signingSecret: z.string(), previousSecretExpiresAt: Millis }),
+          "The new secret, shown only here",
+        ),
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const webhook = await findWebhook(db, c.get("organizationId"), id);
+      const now = Date.now();
+      const signingSecret = newSigningSecret();
+      await db.updateTable("webhooks").set({
+        signing_secret: signingSecret,
+        previous_signing_secret: webhook.signing_secret,
+        previous_secret_expires_at: now + SECRET_OVERLAP_MS,
+        updated_at: now,
+      }).where("id", "=", id).execute();
+      return c.json({ signingSecret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/recover",
+      tags: ["Payloads"],
+      summary: "Resend every failed or cancelled payload created since a time",
+      security: [{ apiKey: [] }],
+      request: {
+        params: IdParam,
+        ...jsonBody(z.strictObject({ since: Millis.min(0) })),
+      },
+      responses: {
+        202: jsonResponse(z.object({ count: z.number().int() }), "How many payloads were resent"),
+        ...errorResponses(400, 401, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { since } = c.req.valid("json");
+      const webhook = await findWebhook(db, c.get("organizationId"), id);
+      if (webhook.status !== "active") {
+        throw new ApiError(409, "webhook_inactive", "Activate the webhook before recovering");
+      }
+      const rows = await db.selectFrom("payloads").select("id")
+        .where("webhook_id", "=", id).where("status", "in", RESENDABLE)
+        .where("created_at", ">=", since).orderBy("created_at").limit(MAX_RECOVER).execute();
+      const started = await resendPayloads(
+        db,
+        temporal,
+        taskQueue,
+        config.delivery,
+        rows.map((r) => r.id),
+      );
+      return c.json({ count: started.length }, 202);
+    },
+  );
+
+  return app;
+}
