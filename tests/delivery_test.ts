@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any
 /** Contact changes and published events reach real HTTPS receivers through real workflows. */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";

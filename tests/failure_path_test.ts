@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any
 /** What happens when a webhook does not answer 200: retries, deactivation, reactivation. */
 import assert from "node:assert/strict";
 import {

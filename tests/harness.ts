@@ -17,7 +17,11 @@ export const ADMIN_TOKEN = "hadm_test_admin_token_0123456789";
 const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL");
 
 /** Defines a test over the real stack (whose native parts keep resources open between tests). */
-export function test(name: string, fn: () => Promise<void>, options: { ignore?: boolean } = {}) {
+export function test(
+  name: string,
+  fn: () => Promise<void>,
+  options: { ignore?: boolean } = {},
+) {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false, ...options });
 }
 

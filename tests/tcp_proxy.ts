@@ -3,17 +3,17 @@
 /** A running proxy. */
 export interface TcpProxy {
   port: number;
-  /** Drops every connection and refuses new ones until restored. */
+  /** Drops every connection and stops listening (connections are refused) until restored. */
   cut(): void;
+  /** Listens again on the same port. */
   restore(): void;
   close(): void;
 }
 
 /** Forwards 127.0.0.1:<port> to the target. */
 export function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
-  let down = false;
+  let listener: Deno.Listener | undefined;
   const closeAll = () => {
     for (const conn of open) {
       try {
@@ -31,37 +31,35 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
       // A cut or a peer that went away.
     }
   };
-  (async () => {
-    for await (const client of listener) {
-      if (down) {
-        client.close();
-        continue;
+  const listen = (port: number) => {
+    const current = Deno.listen({ hostname: "127.0.0.1", port });
+    listener = current;
+    (async () => {
+      for await (const client of current) {
+        try {
+          const server = await Deno.connect(target);
+          open.add(client).add(server);
+          Promise.all([pipe(client, server), pipe(server, client)]).finally(() => {
+            open.delete(client);
+            open.delete(server);
+          });
+        } catch {
+          client.close();
+        }
       }
-      try {
-        const server = await Deno.connect(target);
-        open.add(client).add(server);
-        Promise.all([pipe(client, server), pipe(server, client)]).finally(() => {
-          open.delete(client);
-          open.delete(server);
-        });
-      } catch {
-        client.close();
-      }
-    }
-  })().catch(() => {});
+    })().catch(() => {});
+    return (current.addr as Deno.NetAddr).port;
+  };
+  const port = listen(0);
+  const stop = () => {
+    listener?.close();
+    listener = undefined;
+    closeAll();
+  };
   return {
-    port: (listener.addr as Deno.NetAddr).port,
-    cut() {
-      down = true;
-      closeAll();
-    },
-    restore() {
-      down = false;
-    },
-    close() {
-      down = true;
-      listener.close();
-      closeAll();
-    },
+    port,
+    cut: stop,
+    restore: () => void (listener ??= (listen(port), listener)),
+    close: stop,
   };
 }

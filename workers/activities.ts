@@ -25,6 +25,29 @@ export interface ActivityDeps {
   httpClient?: Deno.HttpClient;
 }
 
+/** How long one database step of an attempt may take before the attempt gives up on it. */
+export const DB_STEP_TIMEOUT_MS = 3_000;
+
+/** Runs a database step of an attempt with a deadline: a hung connection is our fault too. */
+async function dbStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      run(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the database did not answer within ${DB_STEP_TIMEOUT_MS} ms`)),
+          DB_STEP_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (err) {
+    throw heraldUnavailable(step, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Our own infrastructure failed: retried, and never counted against the receiver. */
 function heraldUnavailable(step: string, err: unknown): ApplicationFailure {
   const message = err instanceof Error ? err.message : String(err);
@@ -84,12 +107,7 @@ export function createActivities(deps: ActivityDeps) {
       input: { payloadId: string; run: number; timeoutMs: number },
     ): Promise<{ status: number }> {
       const { payloadId, run } = input;
-      let row;
-      try {
-        row = await loadAttempt(payloadId);
-      } catch (err) {
-        throw heraldUnavailable("Could not load the payload", err);
-      }
+      const row = await dbStep("Could not load the payload", () => loadAttempt(payloadId));
       if (!row) {
         throw ApplicationFailure.nonRetryable("Payload not found", ErrorType.WebhookInactive);
       }
@@ -107,13 +125,13 @@ export function createActivities(deps: ActivityDeps) {
       const now = Date.now();
       const number = row.attempt_count + 1;
       const firstSentAt = row.first_sent_at ?? now;
-      try {
-        if (row.first_sent_at === null) {
-          await db.updateTable("payloads").set({ first_sent_at: firstSentAt, updated_at: now })
-            .where("id", "=", payloadId).where("first_sent_at", "is", null).execute();
-        }
-      } catch (err) {
-        throw heraldUnavailable("Could not record the first send", err);
+      if (row.first_sent_at === null) {
+        await dbStep(
+          "Could not record the first send",
+          () =>
+            db.updateTable("payloads").set({ first_sent_at: firstSentAt, updated_at: now })
+              .where("id", "=", payloadId).where("first_sent_at", "is", null).execute(),
+        );
       }
 
       const body = JSON.stringify(buildPayloadBody({
@@ -149,8 +167,8 @@ export function createActivities(deps: ActivityDeps) {
         error: result.error,
         durationMs: result.durationMs,
       });
-      try {
-        await db.transaction().execute(async (tx) => {
+      await dbStep("Could not record the attempt", () =>
+        db.transaction().execute(async (tx) => {
           await tx.insertInto("attempts").values({
             id: crypto.randomUUID(),
             payload_id: payloadId,
@@ -165,10 +183,7 @@ export function createActivities(deps: ActivityDeps) {
           await tx.updateTable("payloads")
             .set({ attempt_count: number, last_body: body, updated_at: Date.now() })
             .where("id", "=", payloadId).execute();
-        });
-      } catch (err) {
-        throw heraldUnavailable("Could not record the attempt", err);
-      }
+        }));
       if (!delivered) {
         throw ApplicationFailure.retryable(
           result.error ?? `Receiver answered ${result.status}, not 200`,

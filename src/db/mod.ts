@@ -6,6 +6,7 @@ import postgres from "postgres";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Database } from "./schema.ts";
 import { migrationProvider } from "./migrations/mod.ts";
+import { log } from "../log.ts";
 
 /** An open database and how to close it. */
 export interface DatabaseHandle {
@@ -16,8 +17,31 @@ export interface DatabaseHandle {
 
 const INT8_OID = 20;
 
+let guardInstalled = false;
+
+/**
+ * postgres.js, on Deno, can run a write it had scheduled after its socket closed, which throws
+ * from a timer and would end the process. The query itself has already failed and the pool
+ * reconnects, so that one error is logged and the process goes on.
+ */
+function guardClosedSocketWrites(): void {
+  if (guardInstalled) return;
+  guardInstalled = true;
+  globalThis.addEventListener("error", (event) => {
+    const err = event.error;
+    if (
+      err instanceof TypeError && err.message.includes("reading 'write'") &&
+      (err.stack ?? "").includes("postgres/src/connection.js")
+    ) {
+      event.preventDefault();
+      log.warn("a PostgreSQL connection closed during a write; the pool reconnects");
+    }
+  });
+}
+
 /** Connects to PostgreSQL at `url` with postgres.js; bigint columns come back as numbers. */
 export function openPostgres(url: string, options: { max?: number } = {}): DatabaseHandle {
+  guardClosedSocketWrites();
   const client = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
@@ -57,7 +81,6 @@ export async function openPglite(dir: string): Promise<DatabaseHandle> {
 function pglitePool(pg: PGlite): PostgresPool {
   let queue = Promise.resolve();
   const client: PostgresPoolClient = {
-    // deno-lint-ignore no-explicit-any
     query: (async (text: string, params?: readonly unknown[]) => {
       const result = await pg.query(text, params as unknown[] | undefined);
       const command = text.trimStart().slice(0, 6).toUpperCase();
