@@ -1,0 +1,118 @@
+/** `deno task start` as a newcomer runs it: embedded PGlite and Temporal, banner, clean stop. */
+import assert from "node:assert/strict";
+import { test, waitFor } from "./harness.ts";
+
+const PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+  "--allow-net",
+  "--allow-run",
+];
+
+function herald(env: Record<string, string>, args: string[] = []) {
+  const clean = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) =>
+      !["DATABASE_URL", "TEMPORAL_ADDRESS", "ADMIN_TOKEN", "PORT"].includes(k)
+    ),
+  );
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, "main.ts", ...args],
+    env: { ...clean, ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Collects a stream's text as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
+  let text = "";
+  const done = stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  );
+  return { text: () => text, done };
+}
+
+async function startEmbedded(dataDir: string) {
+  const child = herald({
+    HERALD_DATA_DIR: dataDir,
+    PORT: "0",
+    TEMPORAL_DEV_PORT: "0",
+    TEMPORAL_UI_PORT: "0",
+  }).spawn();
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  const banner = await waitFor("the banner", () => {
+    if (stdout.text().includes("Press Ctrl+C to stop.")) return stdout.text();
+  }, 120_000).catch((err) => {
+    child.kill("SIGKILL");
+    throw new Error(`${err.message}\n${stdout.text()}\n${stderr.text()}`);
+  });
+  return { child, banner, stdout, stderr };
+}
+
+async function stopWithSigterm(started: Awaited<ReturnType<typeof startEmbedded>>) {
+  started.child.kill("SIGTERM");
+  const status = await started.child.status;
+  await Promise.all([started.stdout.done, started.stderr.done]);
+  return status;
+}
+
+test("deno task start runs everything embedded, prints URLs and the admin token, and stops cleanly", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "herald-start-" });
+  const first = await startEmbedded(dataDir);
+  const apiUrl = /API:\s+(http:\/\/\S+)/.exec(first.banner)?.[1];
+  const uiUrl = /Temporal UI:\s+(http:\/\/\S+)/.exec(first.banner)?.[1];
+  const temporal = /Temporal:\s+(\S+)/.exec(first.banner)?.[1];
+  const token = /Admin token:\s+(hadm_\S+)/.exec(first.banner)?.[1];
+  assert.ok(apiUrl && uiUrl && temporal && token, first.banner);
+  assert.match(first.banner, /API docs:\s+http:\/\/\S+\/docs/);
+
+  const ready = await fetch(`${apiUrl}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { status: "ready", database: "ok", temporal: "ok" });
+  const org = await fetch(`${apiUrl}/v1/organizations`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Acme", plan: "business" }),
+  });
+  assert.equal(org.status, 201);
+  const stored = (await Deno.readTextFile(`${dataDir}/admin_token`)).trim();
+  assert.equal(stored, token);
+  assert.equal((await Deno.stat(`${dataDir}/admin_token`)).mode! & 0o777, 0o600);
+
+  const status = await stopWithSigterm(first);
+  assert.equal(status.code, 0, first.stderr.text());
+  const [host, port] = temporal.split(":");
+  await assert.rejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
+
+  // A second start keeps the data and the token, and does not print the token again.
+  const second = await startEmbedded(dataDir);
+  assert.doesNotMatch(second.banner, /hadm_/);
+  assert.match(second.banner, /Admin token: stored in/);
+  const secondApi = /API:\s+(http:\/\/\S+)/.exec(second.banner)![1];
+  const again = await fetch(`${secondApi}/v1/organizations/${(await org.json()).id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(again.status, 200);
+  assert.equal((await again.json()).name, "Acme");
+  assert.equal((await stopWithSigterm(second)).code, 0);
+});
+
+test("a bad environment value stops Herald with a message naming the variable", async () => {
+  for (const [name, value, problem] of [
+    ["PORT", "eighty", /PORT/],
+    ["DELIVERY_RETRY_INTERVAL", "soon", /DELIVERY_RETRY_INTERVAL: expected a duration/],
+    ["DATABASE_URL", "mysql://x", /DATABASE_URL: expected a postgres:\/\/ URL/],
+    ["ALLOW_INSECURE_URLS", "maybe", /ALLOW_INSECURE_URLS/],
+  ] as const) {
+    const out = await herald({ [name]: value, HERALD_DATA_DIR: "/nonexistent/never-created" }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /^Invalid configuration:/m);
+    assert.match(stderr, problem);
+  }
+});
