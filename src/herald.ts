@@ -1,5 +1,7 @@
 /** Starts Herald's parts in one process: storage, Temporal, the worker and the API. */
 import type { Client } from "@temporalio/client";
+import protos from "@temporalio/proto";
+import { SEARCH_ATTRIBUTES } from "./temporal/search_attributes.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
@@ -37,6 +39,30 @@ export interface StartOptions {
   database?: DatabaseHandle;
   /** Extra CA certificates (PEM) for deliveries, besides TLS_CA_FILE. */
   caCerts?: string[];
+}
+
+/**
+ * Registers the delivery search attributes on an external cluster. Where Herald may not (Temporal
+ * Cloud registers them in its console), it says so and goes on.
+ */
+async function registerSearchAttributes(client: Client, progress: (m: string) => void) {
+  try {
+    await client.connection.operatorService.addSearchAttributes({
+      namespace: client.options.namespace,
+      searchAttributes: Object.fromEntries(
+        SEARCH_ATTRIBUTES.map((
+          name,
+        ) => [name, protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+    progress(`Registered the search attributes ${SEARCH_ATTRIBUTES.join(", ")}.`);
+  } catch (err) {
+    if (/already exists/i.test(String(err))) return;
+    log.warn("could not register the search attributes; register them as Keyword", {
+      names: SEARCH_ATTRIBUTES,
+      error: String(err),
+    });
+  }
 }
 
 /** Starts Herald; on failure, stops whatever it had started. */
@@ -94,6 +120,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     const connection = await connectTemporal(target);
     cleanups.push(() => connection.close());
     const temporal = temporalClient(connection, target.namespace);
+    if (!devServer) await registerSearchAttributes(temporal, progress);
 
     let worker: RunningWorker | undefined;
     if (options.roles.worker) {
@@ -106,6 +133,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         db: database.db,
         client: temporal,
         caCerts,
+        urlPolicy: config.delivery,
       });
       const running = worker;
       cleanups.push(() => running.shutdown());

@@ -6,11 +6,16 @@ import { test } from "./harness.ts";
 
 const dir = new URL("./histories/", import.meta.url);
 
-for (const [file, what] of [
-  ["deliver_payload_delivered.json", "a delivered payload"],
-  ["deliver_payload_failed.json", "a payload that failed and deactivated its webhook"],
-  ["webhook_lifecycle_reactivated.json", "a webhook deactivated, reactivated by signal, then deleted"],
-] as const) {
+for (
+  const [file, what] of [
+    ["deliver_payload_delivered.json", "a delivered payload"],
+    ["deliver_payload_failed.json", "a payload that failed and deactivated its webhook"],
+    [
+      "webhook_lifecycle_reactivated.json",
+      "a webhook deactivated, reactivated by signal, then deleted",
+    ],
+  ] as const
+) {
   test(`the workflows replay the history of ${what}`, async () => {
     const history = historyFromJSON(JSON.parse(await Deno.readTextFile(new URL(file, dir))));
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);

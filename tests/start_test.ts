@@ -103,13 +103,16 @@ test("deno task start runs everything embedded, prints URLs and the admin token,
 });
 
 test("a bad environment value stops Herald with a message naming the variable", async () => {
-  for (const [name, value, problem] of [
-    ["PORT", "eighty", /PORT/],
-    ["DELIVERY_RETRY_INTERVAL", "soon", /DELIVERY_RETRY_INTERVAL: expected a duration/],
-    ["DATABASE_URL", "mysql://x", /DATABASE_URL: expected a postgres:\/\/ URL/],
-    ["ALLOW_INSECURE_URLS", "maybe", /ALLOW_INSECURE_URLS/],
-  ] as const) {
-    const out = await herald({ [name]: value, HERALD_DATA_DIR: "/nonexistent/never-created" }).output();
+  for (
+    const [name, value, problem] of [
+      ["PORT", "eighty", /PORT/],
+      ["DELIVERY_RETRY_INTERVAL", "soon", /DELIVERY_RETRY_INTERVAL: expected a duration/],
+      ["DATABASE_URL", "mysql://x", /DATABASE_URL: expected a postgres:\/\/ URL/],
+      ["ALLOW_INSECURE_URLS", "maybe", /ALLOW_INSECURE_URLS/],
+    ] as const
+  ) {
+    const out = await herald({ [name]: value, HERALD_DATA_DIR: "/nonexistent/never-created" })
+      .output();
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, stderr);
     assert.match(stderr, /^Invalid configuration:/m);

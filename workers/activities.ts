@@ -14,7 +14,8 @@ import {
   ErrorType,
   type WebhookChange,
 } from "../workflows/types.ts";
-import { sendPayload } from "./send.ts";
+import { sendPayload, type SendResult } from "./send.ts";
+import { checkUrlAddresses, checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
 
 /** What the activities need from the outside world. */
 export interface ActivityDeps {
@@ -23,6 +24,8 @@ export interface ActivityDeps {
   taskQueue: string;
   /** The HTTP client for deliveries (trusts TLS_CA_FILE); undefined for the default one. */
   httpClient?: Deno.HttpClient;
+  /** Which URLs attempts may reach, checked again at every attempt after DNS resolution. */
+  urlPolicy: UrlPolicy;
 }
 
 /** How long one database step of an attempt may take before the attempt gives up on it. */
@@ -152,10 +155,22 @@ export function createActivities(deps: ActivityDeps) {
       }
       const timestampSeconds = Math.floor(now / 1000);
       const signature = await signWebhook(secrets, payloadId, timestampSeconds, body);
-      const result = await sendPayload(
-        { url: row.url, body, payloadId, timestampSeconds, signature, timeoutMs: input.timeoutMs },
-        deps.httpClient,
-      );
+      // The URL was checked when saved; its name may resolve elsewhere by now.
+      const refusal = checkUrlForm(row.url, deps.urlPolicy) ??
+        await checkUrlAddresses(row.url, deps.urlPolicy);
+      const result: SendResult = refusal
+        ? { status: null, error: `Refused: the URL ${refusal}`, body: null, durationMs: 0 }
+        : await sendPayload(
+          {
+            url: row.url,
+            body,
+            payloadId,
+            timestampSeconds,
+            signature,
+            timeoutMs: input.timeoutMs,
+          },
+          deps.httpClient,
+        );
 
       const delivered = result.status === 200;
       log.info("attempt", {

@@ -6,6 +6,7 @@ import type { Database } from "../src/db/schema.ts";
 import type { TemporalTarget } from "../src/temporal/client.ts";
 import { log } from "../src/log.ts";
 import { createActivities } from "./activities.ts";
+import type { UrlPolicy } from "../src/domain/url_policy.ts";
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
@@ -42,6 +43,7 @@ export interface WorkerOptions {
   /** Extra CA certificates (PEM) trusted for deliveries. */
   caCerts?: string[];
   maxConcurrentActivities?: number;
+  urlPolicy: UrlPolicy;
 }
 
 /** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
@@ -59,6 +61,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         temporal: options.client,
         taskQueue: options.target.taskQueue,
         httpClient,
+        urlPolicy: options.urlPolicy,
       }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
       shutdownGraceTime: "15s",

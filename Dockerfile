@@ -1,0 +1,20 @@
+# Herald's production image: the API and the worker run from it as separate containers
+# (`deno task api`, `deno task worker`) against PostgreSQL and a Temporal cluster.
+FROM denoland/deno:2.9.6
+
+WORKDIR /app
+# Dependencies first, in their own layer.
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+
+COPY . .
+RUN deno cache main.ts && chown -R deno:deno /app
+USER deno
+
+ENV HOST=0.0.0.0 PORT=8080 HERALD_DATA_DIR=/app/data
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:8080/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+
+# The same command the tests run; override with `deno task worker` for the worker.
+CMD ["deno", "task", "api"]
