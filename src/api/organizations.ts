@@ -5,7 +5,8 @@ import { notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireAdmin, requireAdminOrApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import type { Organization } from "../db/schema.ts";
+import type { Kysely } from "kysely";
+import type { Database, Organization } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { hashToken, newApiKey } from "../domain/secrets.ts";
 import { signalLifecycle } from "../temporal/deliveries.ts";
@@ -44,25 +45,26 @@ function present(org: Organization) {
   };
 }
 
+/** Issues a new API key; only its hash is stored, so the answer is the one time it is shown. */
+async function issueKey(db: Kysely<Database>, organizationId: string) {
+  const apiKey = newApiKey();
+  const id = newId("key");
+  const createdAt = Date.now();
+  await db.insertInto("api_keys").values({
+    id,
+    organization_id: organizationId,
+    key_hash: await hashToken(apiKey),
+    prefix: apiKey.slice(0, 8),
+    created_at: createdAt,
+    revoked_at: null,
+  }).execute();
+  return { id, apiKey, createdAt };
+}
+
 /** Builds the organizations router. */
 export function organizationsRouter(deps: AppDeps) {
   const { db } = deps;
   const app = newRouter();
-
-  async function issueKey(organizationId: string) {
-    const apiKey = newApiKey();
-    const id = newId("key");
-    const createdAt = Date.now();
-    await db.insertInto("api_keys").values({
-      id,
-      organization_id: organizationId,
-      key_hash: await hashToken(apiKey),
-      prefix: apiKey.slice(0, 8),
-      created_at: createdAt,
-      revoked_at: null,
-    }).execute();
-    return { id, apiKey, createdAt };
-  }
 
   app.use("/", requireAdmin(deps));
   app.use("/:id/api-keys/*", requireAdmin(deps));
@@ -88,17 +90,7 @@ export function organizationsRouter(deps: AppDeps) {
       const org = { id: newId("org"), name, plan, created_at: now, updated_at: now };
       const key = await db.transaction().execute(async (tx) => {
         await tx.insertInto("organizations").values(org).execute();
-        const apiKey = newApiKey();
-        const id = newId("key");
-        await tx.insertInto("api_keys").values({
-          id,
-          organization_id: org.id,
-          key_hash: await hashToken(apiKey),
-          prefix: apiKey.slice(0, 8),
-          created_at: now,
-          revoked_at: null,
-        }).execute();
-        return { id, apiKey };
+        return await issueKey(tx, org.id);
       });
       return c.json({ ...present(org), apiKey: key.apiKey, apiKeyId: key.id }, 201);
     },
@@ -175,7 +167,7 @@ export function organizationsRouter(deps: AppDeps) {
       const org = await db.selectFrom("organizations").select("id").where("id", "=", id)
         .executeTakeFirst();
       if (!org) throw notFound("Organization");
-      return c.json(await issueKey(id), 201);
+      return c.json(await issueKey(db, id), 201);
     },
   );
 

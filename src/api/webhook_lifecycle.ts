@@ -6,7 +6,7 @@ import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import { findWebhook, presentWebhook, WebhookSchema } from "./webhooks.ts";
+import { findWebhook, presentWebhook, requireBusinessPlan, WebhookSchema } from "./webhooks.ts";
 import type { Database, Webhook } from "../db/schema.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
 import { MAX_RECOVER, RESENDABLE, resendPayloads } from "../domain/resend.ts";
@@ -58,15 +58,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       const organizationId = c.get("organizationId");
       const { id } = c.req.valid("param");
       await findWebhook(db, organizationId, id);
-      const org = await db.selectFrom("organizations").select("plan")
-        .where("id", "=", organizationId).executeTakeFirstOrThrow();
-      if (org.plan !== "business") {
-        throw new ApiError(
-          403,
-          "plan_required",
-          `Reactivation needs the business plan; this organization is on ${org.plan}`,
-        );
-      }
+      await requireBusinessPlan(db, organizationId, "Reactivation");
       await signalLifecycle(temporal, taskQueue, id, { kind: "reactivate" });
       const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "active");
       return c.json(presentWebhook(webhook), settled ? 200 : 202);

@@ -73,6 +73,23 @@ export async function findWebhook(
   return webhook;
 }
 
+/** Answers 403 `plan_required` unless the organization is on the business plan. */
+export async function requireBusinessPlan(
+  db: Kysely<Database>,
+  organizationId: string,
+  action: string,
+): Promise<void> {
+  const org = await db.selectFrom("organizations").select("plan")
+    .where("id", "=", organizationId).executeTakeFirstOrThrow();
+  if (org.plan !== "business") {
+    throw new ApiError(
+      403,
+      "plan_required",
+      `${action} needs the business plan; this organization is on ${org.plan}`,
+    );
+  }
+}
+
 /** Builds the webhooks router. */
 export function webhooksRouter(deps: AppDeps) {
   const { db, config } = deps;
@@ -91,18 +108,6 @@ export function webhooksRouter(deps: AppDeps) {
   }
 
   const find = (organizationId: string, id: string) => findWebhook(db, organizationId, id);
-
-  async function requireBusinessPlan(organizationId: string, action: string): Promise<void> {
-    const org = await db.selectFrom("organizations").select("plan")
-      .where("id", "=", organizationId).executeTakeFirstOrThrow();
-    if (org.plan !== "business") {
-      throw new ApiError(
-        403,
-        "plan_required",
-        `${action} needs the business plan; this organization is on ${org.plan}`,
-      );
-    }
-  }
 
   app.openapi(
     createRoute({
@@ -125,7 +130,7 @@ export function webhooksRouter(deps: AppDeps) {
       const organizationId = c.get("organizationId");
       const body = c.req.valid("json");
       await checkUrl(body.url);
-      await requireBusinessPlan(organizationId, "Webhooks");
+      await requireBusinessPlan(db, organizationId, "Webhooks");
       const now = Date.now();
       const webhook = await db.insertInto("webhooks").values({
         id: newId("wh"),
