@@ -149,6 +149,9 @@ test("a deactivated webhook gets nothing; activate (a signal) brings deliveries 
     .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
     .filter(Boolean);
   assert.deepEqual(signals, ["deactivate", "reactivate"]);
+  const state = await handle.query<{ status: string; changesApplied: number }>("state");
+  assert.equal(state.status, "active");
+  assert.equal(state.changesApplied, 2);
 
   const after = await publish(s, org.apiKey);
   assert.equal(after.payloads.length, 1);

@@ -119,3 +119,21 @@ test("a bad environment value stops Herald with a message naming the variable", 
     assert.match(stderr, problem);
   }
 });
+
+test("a crash of Herald (kill -9) leaves no Temporal dev server behind", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "herald-crash-" });
+  const started = await startEmbedded(dataDir);
+  const [host, port] = /Temporal:\s+(\S+)/.exec(started.banner)![1]!.split(":");
+  (await Deno.connect({ hostname: host!, port: Number(port) })).close();
+  started.child.kill("SIGKILL");
+  await started.child.status;
+  await waitFor("the dev server to go away", async () => {
+    try {
+      (await Deno.connect({ hostname: host!, port: Number(port) })).close();
+      return false;
+    } catch {
+      return true;
+    }
+  }, 20_000);
+  await Promise.all([started.stdout.done, started.stderr.done]);
+});
