@@ -66,6 +66,7 @@ export const envSchema = z.object({
   ALLOW_INSECURE_URLS: flag,
   ALLOW_PRIVATE_NETWORKS: flag,
   TLS_CA_FILE: optionalText,
+  API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -100,6 +101,8 @@ export interface Config {
     caFile: string | undefined;
   };
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
+  apiRateLimit: number;
 }
 
 /** Thrown when the environment holds a bad value; the message names each variable. */
@@ -145,5 +148,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       caFile: e.TLS_CA_FILE,
     },
     logLevel: e.LOG_LEVEL,
+    apiRateLimit: e.API_RATE_LIMIT,
   };
 }

@@ -3,6 +3,14 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
 
 let threshold: number = LEVELS.info;
+let sink: (line: string) => void = (line) => console.error(line);
+
+/** Sends log lines somewhere else (tests read them); returns the previous sink. */
+export function setLogSink(next: (line: string) => void): (line: string) => void {
+  const previous = sink;
+  sink = next;
+  return previous;
+}
 
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: Level): void {
@@ -12,7 +20,7 @@ export function setLogLevel(level: Level): void {
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (LEVELS[level] < threshold) return;
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
-  console.error(line);
+  sink(line);
 }
 
 /** The process's logger. */

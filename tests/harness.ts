@@ -96,6 +96,7 @@ export function testEnv(infra: Infra, env: Record<string, string>): Record<strin
     TEMPORAL_ADDRESS: infra.temporal.address,
     ADMIN_TOKEN,
     ALLOW_PRIVATE_NETWORKS: "true",
+    API_RATE_LIMIT: "0",
     TLS_CA_FILE: infra.caFile,
     LOG_LEVEL: Deno.env.get("TEST_LOG_LEVEL") ?? "error",
     ...(infra.databaseUrl ? { DATABASE_URL: infra.databaseUrl } : {}),

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import { organizationsRouter } from "./organizations.ts";
 import { webhooksRouter } from "./webhooks.ts";
 import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
@@ -38,7 +39,11 @@ async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promis
 }
 
 /** Builds the whole API over its dependencies. */
-export function createApp(deps: AppDeps) {
+export function createApp(given: AppDeps) {
+  const deps = {
+    ...given,
+    rateLimiter: given.rateLimiter ?? new RateLimiter(given.config.apiRateLimit),
+  };
   const app = new OpenAPIHono<AppEnv>();
 
   app.use("*", async (c, next) => {
@@ -60,6 +65,19 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+
+  // JSON must be UTF-8: a body that is not is malformed, not silently repaired.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method !== "GET" && c.req.header("content-length") !== "0") {
+      const bytes = await c.req.arrayBuffer();
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch {
+        throw new ApiError(400, "malformed_json", "Request body is not valid UTF-8");
+      }
+    }
+    await next();
+  });
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.get("/readyz", async (c) => {
@@ -109,7 +127,7 @@ export function createApp(deps: AppDeps) {
     throw new ApiError(404, "not_found", "No such route");
   });
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.toJSON(), err.status);
+    if (err instanceof ApiError) return c.json(err.toJSON(), err.status, err.headers);
     if (err instanceof HTTPException) {
       if (err.status === 400) {
         const message = /json/i.test(err.message)
@@ -117,6 +135,14 @@ export function createApp(deps: AppDeps) {
           : `Bad request: ${err.message}`;
         const code = /json/i.test(err.message) ? "malformed_json" : "bad_request";
         return c.json(new ApiError(400, code, message).toJSON(), 400);
+      }
+      if (err.status === 415) {
+        const unsupported = new ApiError(
+          415,
+          "unsupported_media_type",
+          "Send the request body as application/json",
+        );
+        return c.json(unsupported.toJSON(), 415);
       }
       return c.json(
         new ApiError(err.status, "http_error", err.message || "Request failed").toJSON(),

@@ -16,12 +16,15 @@ function bearer(header: string | undefined): string {
   return match[1]!;
 }
 
-/** The organization an API key belongs to, or undefined. */
+/** The organization an API key belongs to (and one request taken from its rate), or undefined. */
 async function organizationOfKey(deps: AppDeps, token: string): Promise<string | undefined> {
   if (!token.startsWith("hk_")) return undefined;
+  // Keys are looked up by their hash: no comparison of the secret itself leaks timing.
+  const hash = await hashToken(token);
   const row = await deps.db.selectFrom("api_keys").select("organization_id")
-    .where("key_hash", "=", await hashToken(token)).where("revoked_at", "is", null)
+    .where("key_hash", "=", hash).where("revoked_at", "is", null)
     .executeTakeFirst();
+  if (row) deps.rateLimiter?.take(hash);
   return row?.organization_id;
 }
 

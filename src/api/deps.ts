@@ -3,6 +3,7 @@ import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
 import type { Config } from "../config.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 
 /** The API's dependencies. */
 export interface AppDeps {
@@ -11,6 +12,8 @@ export interface AppDeps {
   config: Config;
   /** The admin token for `/v1/organizations`. */
   adminToken: string;
+  /** Limits requests per API key; built from API_RATE_LIMIT when not given. */
+  rateLimiter?: RateLimiter;
 }
 
 /** Variables that middleware sets on the request context. */

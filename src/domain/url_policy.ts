@@ -1,4 +1,5 @@
 /** Which webhook URLs Herald will POST to: HTTPS, public addresses only (unless configured). */
+import { lookup } from "node:dns/promises";
 
 /** What the URL policy allows. */
 export interface UrlPolicy {
@@ -96,6 +97,11 @@ export function blockedAddress(ip: string): string | undefined {
   return ip.includes(":") ? blockedIpv6(ip) : blockedIpv4(ip);
 }
 
+/** The host without IPv6 brackets or the trailing dot of a fully qualified name. */
+function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
+}
+
 /** Checks a URL's form (scheme, length, host); returns the problem or undefined. */
 export function checkUrlForm(text: string, policy: UrlPolicy): string | undefined {
   if (text.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
@@ -111,7 +117,7 @@ export function checkUrlForm(text: string, policy: UrlPolicy): string | undefine
   if (url.username || url.password) return "must not contain a user name or password";
   if (!url.hostname) return "must name a host";
   if (policy.allowPrivateNetworks) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const host = bareHost(url);
   const literal = blockedAddress(host);
   if (literal) return `must not point to a ${literal} address (${host})`;
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal")) {
@@ -120,21 +126,30 @@ export function checkUrlForm(text: string, policy: UrlPolicy): string | undefine
   return undefined;
 }
 
+/** The URL without its query and fragment, for places where a token in it must not show. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    return `${url.origin}${url.pathname}${url.search ? "?…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
 /** Resolves the URL's host and returns the problem when any address is not public. */
 export async function checkUrlAddresses(
   text: string,
   policy: UrlPolicy,
 ): Promise<string | undefined> {
   if (policy.allowPrivateNetworks) return undefined;
-  const host = new URL(text).hostname.replace(/^\[|\]$/g, "");
+  const host = bareHost(new URL(text));
   if (/^[\d.]+$/.test(host) || host.includes(":")) return blockedAddress(host) && "not public";
-  const addresses: string[] = [];
-  for (const type of ["A", "AAAA"] as const) {
-    try {
-      addresses.push(...await Deno.resolveDns(host, type));
-    } catch {
-      // A name without records of this type.
-    }
+  // The system resolver, as the connection itself will use it (hosts file included).
+  let addresses: string[] = [];
+  try {
+    addresses = (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    // A name that does not resolve.
   }
   // A name that does not resolve yet is accepted; every attempt checks again.
   for (const address of addresses) {

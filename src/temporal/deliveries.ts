@@ -2,6 +2,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import type { DeactivationReason, DeliverPayloadInput } from "../../workflows/types.ts";
 import type { deliverPayload, webhookLifecycle } from "../../workflows/mod.ts";
+import { redactUrl } from "../domain/url_policy.ts";
 import { OrganizationIdKey, WebhookEventKey, WebhookIdKey } from "./search_attributes.ts";
 
 /** Everything needed to start one payload's delivery workflow. */
@@ -50,8 +51,8 @@ export async function startDelivery(
         { key: OrganizationIdKey, value: start.organizationId },
         { key: WebhookEventKey, value: start.event },
       ],
-      memo: { url: start.url, run: start.run },
-      staticSummary: `${start.event} → ${start.url}`,
+      memo: { url: redactUrl(start.url), run: start.run },
+      staticSummary: `${start.event} → ${redactUrl(start.url)}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
