@@ -25,13 +25,19 @@ const Fields = z.record(FieldName, FieldValue)
     (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
     `at most ${MAX_CONTACT_FIELDS} fields`,
   )
-  .openapi({ example: { email: "ada@example.com", plan: "gold" } });
+  .openapi({
+    description: `At most ${MAX_CONTACT_FIELDS} fields`,
+    example: { email: "ada@example.com", plan: "gold" },
+  });
 const FieldChanges = z.record(FieldName, FieldValue.nullable())
   .refine(
     (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
     `at most ${MAX_CONTACT_FIELDS} fields`,
   )
-  .openapi({ description: "Fields to set; null removes a field", example: { plan: "platinum" } });
+  .openapi({
+    description: `Fields to set (at most ${MAX_CONTACT_FIELDS}); null removes a field`,
+    example: { plan: "platinum" },
+  });
 
 const ContactSchema = z.object({
   id: z.string(),

@@ -30,7 +30,10 @@ const PublishSchema = z.strictObject({
   // Any JSON object: the body was parsed from JSON, so every value in it is JSON already.
   data: z.record(z.string().max(200), z.unknown())
     .refine((d) => depth(d) <= MAX_DATA_DEPTH, `nested at most ${MAX_DATA_DEPTH} levels deep`)
-    .openapi({ example: { amount: 4200, currency: "eur" } }),
+    .openapi({
+      description: `Any JSON object, nested at most ${MAX_DATA_DEPTH} levels deep`,
+      example: { amount: 4200, currency: "eur" },
+    }),
 });
 
 const PublishedSchema = z.object({
