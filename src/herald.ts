@@ -2,6 +2,7 @@
 import type { Client } from "@temporalio/client";
 import protos from "@temporalio/proto";
 import { SEARCH_ATTRIBUTES } from "./temporal/search_attributes.ts";
+import { ensureReconcilerSchedule } from "./temporal/reconciler.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
@@ -134,7 +135,14 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         client: temporal,
         caCerts,
         urlPolicy: config.delivery,
+        delivery: config.delivery,
       });
+      await ensureReconcilerSchedule(
+        temporal,
+        target.taskQueue,
+        config.reconcile.intervalMs,
+        config.reconcile.graceMs,
+      );
       const running = worker;
       cleanups.push(() => running.shutdown());
     }

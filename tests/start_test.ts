@@ -1,64 +1,20 @@
 /** `deno task start` as a newcomer runs it: embedded PGlite and Temporal, banner, clean stop. */
 import assert from "node:assert/strict";
 import { test, waitFor } from "./harness.ts";
-
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-  "--allow-net",
-  "--allow-run",
-];
-
-function herald(env: Record<string, string>, args: string[] = []) {
-  const clean = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([k]) =>
-      !["DATABASE_URL", "TEMPORAL_ADDRESS", "ADMIN_TOKEN", "PORT"].includes(k)
-    ),
-  );
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, "main.ts", ...args],
-    env: { ...clean, ...env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-/** Collects a stream's text as it arrives. */
-function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
-  let text = "";
-  const done = stream.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (text += chunk) }),
-  );
-  return { text: () => text, done };
-}
+import { heraldCommand, type HeraldProcess, killHard, spawnHerald } from "./processes.ts";
 
 async function startEmbedded(dataDir: string) {
-  const child = herald({
+  return await spawnHerald("start", {
     HERALD_DATA_DIR: dataDir,
     PORT: "0",
     TEMPORAL_DEV_PORT: "0",
     TEMPORAL_UI_PORT: "0",
-  }).spawn();
-  const stdout = collect(child.stdout);
-  const stderr = collect(child.stderr);
-  const banner = await waitFor("the banner", () => {
-    if (stdout.text().includes("Press Ctrl+C to stop.")) return stdout.text();
-  }, 120_000).catch((err) => {
-    child.kill("SIGKILL");
-    throw new Error(`${err.message}\n${stdout.text()}\n${stderr.text()}`);
   });
-  return { child, banner, stdout, stderr };
 }
 
-async function stopWithSigterm(started: Awaited<ReturnType<typeof startEmbedded>>) {
+async function stopWithSigterm(started: HeraldProcess) {
   started.child.kill("SIGTERM");
-  const status = await started.child.status;
-  await Promise.all([started.stdout.done, started.stderr.done]);
-  return status;
+  return await started.exited;
 }
 
 test("deno task start runs everything embedded, prints URLs and the admin token, and stops cleanly", async () => {
@@ -85,7 +41,7 @@ test("deno task start runs everything embedded, prints URLs and the admin token,
   assert.equal((await Deno.stat(`${dataDir}/admin_token`)).mode! & 0o777, 0o600);
 
   const status = await stopWithSigterm(first);
-  assert.equal(status.code, 0, first.stderr.text());
+  assert.equal(status.code, 0, first.stderr());
   const [host, port] = temporal.split(":");
   await assert.rejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
 
@@ -111,8 +67,10 @@ test("a bad environment value stops Herald with a message naming the variable", 
       ["ALLOW_INSECURE_URLS", "maybe", /ALLOW_INSECURE_URLS/],
     ] as const
   ) {
-    const out = await herald({ [name]: value, HERALD_DATA_DIR: "/nonexistent/never-created" })
-      .output();
+    const out = await heraldCommand("start", {
+      [name]: value,
+      HERALD_DATA_DIR: "/nonexistent/never-created",
+    }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, stderr);
     assert.match(stderr, /^Invalid configuration:/m);
@@ -125,8 +83,7 @@ test("a crash of Herald (kill -9) leaves no Temporal dev server behind", async (
   const started = await startEmbedded(dataDir);
   const [host, port] = /Temporal:\s+(\S+)/.exec(started.banner)![1]!.split(":");
   (await Deno.connect({ hostname: host!, port: Number(port) })).close();
-  started.child.kill("SIGKILL");
-  await started.child.status;
+  await killHard(started);
   await waitFor("the dev server to go away", async () => {
     try {
       (await Deno.connect({ hostname: host!, port: Number(port) })).close();
@@ -135,5 +92,4 @@ test("a crash of Herald (kill -9) leaves no Temporal dev server behind", async (
       return true;
     }
   }, 20_000);
-  await Promise.all([started.stdout.done, started.stderr.done]);
 });

@@ -6,7 +6,8 @@ import type { Database } from "../src/db/schema.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_state.ts";
-import { signalLifecycle } from "../src/temporal/deliveries.ts";
+import { type DeliverySettings, signalLifecycle } from "../src/temporal/deliveries.ts";
+import { startDeliveries } from "../src/domain/events.ts";
 import { log } from "../src/log.ts";
 import {
   type DeactivationReason,
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   httpClient?: Deno.HttpClient;
   /** Which URLs attempts may reach, checked again at every attempt after DNS resolution. */
   urlPolicy: UrlPolicy;
+  /** Delivery settings for the workflows the reconciler starts. */
+  delivery: DeliverySettings;
 }
 
 /** How long one database step of an attempt may take before the attempt gives up on it. */
@@ -239,6 +242,42 @@ export function createActivities(deps: ActivityDeps) {
         kind: "deactivate",
         reason: input.reason,
       });
+    },
+
+    /**
+     * Starts the deliveries of payloads left `pending` longer than the grace period: their
+     * process stopped between commit and start. A start of a running delivery is a no-op.
+     */
+    async startStalledDeliveries(input: { graceMs: number; limit: number }): Promise<number> {
+      const rows = await db.selectFrom("payloads")
+        .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
+        .innerJoin("events", "events.id", "payloads.event_id")
+        .select([
+          "payloads.id",
+          "payloads.run",
+          "payloads.webhook_id",
+          "payloads.organization_id",
+          "events.type",
+          "webhooks.url",
+        ])
+        .where("payloads.status", "=", "pending")
+        .where("payloads.updated_at", "<", Date.now() - input.graceMs)
+        .orderBy("payloads.created_at").limit(input.limit).execute();
+      await startDeliveries(
+        deps.temporal,
+        deps.taskQueue,
+        deps.delivery,
+        rows.map((r) => ({
+          payloadId: r.id,
+          webhookId: r.webhook_id,
+          organizationId: r.organization_id,
+          event: r.type,
+          url: r.url,
+          run: r.run,
+        })),
+      );
+      if (rows.length > 0) log.info("reconciled stalled payloads", { count: rows.length });
+      return rows.length;
     },
 
     /** Applies one lifecycle change to the database. */

@@ -7,6 +7,7 @@ import type { TemporalTarget } from "../src/temporal/client.ts";
 import { log } from "../src/log.ts";
 import { createActivities } from "./activities.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
+import type { DeliverySettings } from "../src/temporal/deliveries.ts";
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
@@ -44,6 +45,7 @@ export interface WorkerOptions {
   caCerts?: string[];
   maxConcurrentActivities?: number;
   urlPolicy: UrlPolicy;
+  delivery: DeliverySettings;
 }
 
 /** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
@@ -62,6 +64,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         taskQueue: options.target.taskQueue,
         httpClient,
         urlPolicy: options.urlPolicy,
+        delivery: options.delivery,
       }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
       shutdownGraceTime: "15s",

@@ -18,7 +18,7 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
   while (attemptsMade < maxAttempts) {
     // The seed's retry policy: maxAttempts tries, retryIntervalMs apart, coefficient 1.
     const { attemptDelivery } = proxyActivities<Activities>({
-      startToCloseTimeout: timeoutMs + 20_000,
+      startToCloseTimeout: timeoutMs + 10_000,
       summary: `POST attempt, ${maxAttempts - attemptsMade} left`,
       retry: {
         maximumAttempts: maxAttempts - attemptsMade,

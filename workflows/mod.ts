@@ -7,3 +7,4 @@ export {
   stateQuery,
   webhookLifecycle,
 } from "./webhook_lifecycle.ts";
+export { reconcilePayloads } from "./reconcile_payloads.ts";

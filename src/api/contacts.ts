@@ -68,6 +68,7 @@ export function contactsRouter(deps: AppDeps) {
   const { db, config, temporal } = deps;
   const taskQueue = config.temporal.taskQueue;
   const settings = config.delivery;
+  const pause = config.faultPauseBeforeStartMs;
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
@@ -111,7 +112,7 @@ export function contactsRouter(deps: AppDeps) {
           data: fields,
         });
       });
-      await startDeliveries(temporal, taskQueue, settings, recorded.payloads);
+      await startDeliveries(temporal, taskQueue, settings, recorded.payloads, pause);
       return c.json(present(contact), 201);
     },
   );
@@ -182,7 +183,7 @@ export function contactsRouter(deps: AppDeps) {
         });
         return { contact, payloads: recorded.payloads };
       });
-      await startDeliveries(temporal, taskQueue, settings, result.payloads);
+      await startDeliveries(temporal, taskQueue, settings, result.payloads, pause);
       return c.json(present(result.contact), 200);
     },
   );
@@ -214,7 +215,7 @@ export function contactsRouter(deps: AppDeps) {
           data: contact.fields,
         });
       });
-      await startDeliveries(temporal, taskQueue, settings, recorded.payloads);
+      await startDeliveries(temporal, taskQueue, settings, recorded.payloads, pause);
       return c.body(null, 204);
     },
   );

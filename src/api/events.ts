@@ -116,6 +116,7 @@ export function eventsRouter(deps: AppDeps) {
         config.temporal.taskQueue,
         config.delivery,
         recorded.payloads,
+        config.faultPauseBeforeStartMs,
       );
       return c.json({
         id: recorded.id,

@@ -84,13 +84,19 @@ export async function recordEvent(
   return { id, createdAt: now, payloads };
 }
 
-/** Starts the delivery workflows of committed payloads, concurrently. */
+/**
+ * Starts the delivery workflows of committed payloads, concurrently. `pauseBeforeMs` is the
+ * reliability suite's fault injection: a window in which a test kills the process.
+ */
 export async function startDeliveries(
   temporal: Client,
   taskQueue: string,
   settings: DeliverySettings,
   payloads: DeliveryStart[],
+  pauseBeforeMs = 0,
 ): Promise<void> {
+  if (payloads.length === 0) return;
+  if (pauseBeforeMs > 0) await new Promise((r) => setTimeout(r, pauseBeforeMs));
   const results = await Promise.allSettled(
     payloads.map((p) => startDelivery(temporal, taskQueue, settings, p)),
   );

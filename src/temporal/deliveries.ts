@@ -38,7 +38,9 @@ export async function startDelivery(
     payloadId: start.payloadId,
     webhookId: start.webhookId,
     run: start.run,
-    ...settings,
+    maxAttempts: settings.maxAttempts,
+    retryIntervalMs: settings.retryIntervalMs,
+    timeoutMs: settings.timeoutMs,
   };
   try {
     await client.workflow.start<typeof deliverPayload>("deliverPayload", {

@@ -1,0 +1,43 @@
+/** The Temporal Schedule that runs the reconciler every RECONCILE_INTERVAL. */
+import { type Client, ScheduleAlreadyRunning } from "@temporalio/client";
+import type { reconcilePayloads } from "../../workflows/mod.ts";
+import { log } from "../log.ts";
+
+/** The schedule's id, one per task queue. */
+export const reconcilerScheduleId = (taskQueue: string) => `herald-reconciler:${taskQueue}`;
+
+/** Creates the schedule, or updates its interval when it exists. */
+export async function ensureReconcilerSchedule(
+  client: Client,
+  taskQueue: string,
+  intervalMs: number,
+  graceMs: number,
+): Promise<void> {
+  const scheduleId = reconcilerScheduleId(taskQueue);
+  const action = {
+    type: "startWorkflow" as const,
+    workflowType: "reconcilePayloads",
+    taskQueue,
+    args: [{ graceMs }] as Parameters<typeof reconcilePayloads>,
+    workflowId: `reconcile:${taskQueue}`,
+    staticSummary: "Start deliveries left pending after a crash",
+  };
+  const spec = { intervals: [{ every: intervalMs }] };
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: "SKIP", catchupWindow: "1m" },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({
+      ...previous,
+      spec,
+      action,
+    })).catch((updateError) =>
+      log.warn("could not update the reconciler schedule", { error: String(updateError) })
+    );
+  }
+}
