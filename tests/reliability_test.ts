@@ -105,6 +105,58 @@ test("100 concurrent requests with one Idempotency-Key create exactly one event"
   assert.notEqual(sameKeyElsewhere.body.id, answers[0]!.body.id);
 });
 
+test("contact writes honour Idempotency-Key: a repeat creates, changes or deletes nothing more", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const key = { "idempotency-key": "signup-ada" };
+  const body = { fields: { email: "ada@example.com" } };
+  const created = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () => api(s, "POST", "/v1/contacts", { token: org.apiKey, body, headers: key }),
+    ),
+  );
+  assert.deepEqual([...new Set(created.map((a) => a.status))], [201]);
+  assert.equal(new Set(created.map((a) => a.body.id)).size, 1);
+  assert.deepEqual(created[1]!.body, created[0]!.body);
+  const db = s.infra.database.db;
+  const count = async (table: "contacts" | "events") =>
+    (await db.selectFrom(table).select("id").where("organization_id", "=", org.id).execute())
+      .length;
+  assert.equal(await count("contacts"), 1);
+  assert.equal(await count("events"), 1);
+  const reused = await api(s, "POST", "/v1/contacts", {
+    token: org.apiKey,
+    body: { fields: { email: "other@example.com" } },
+    headers: key,
+  });
+  assert.equal(reused.status, 409);
+
+  const id = created[0]!.body.id;
+  const patchKey = { "idempotency-key": "rename-ada" };
+  const patch = { fields: { name: "Ada" } };
+  for (let i = 0; i < 3; i++) {
+    const answer = await api(s, "PATCH", `/v1/contacts/${id}`, {
+      token: org.apiKey,
+      body: patch,
+      headers: patchKey,
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.fields.name, "Ada");
+  }
+  assert.equal(await count("events"), 2);
+  const deleteKey = { "idempotency-key": "forget-ada" };
+  for (let i = 0; i < 3; i++) {
+    const answer = await api(s, "DELETE", `/v1/contacts/${id}`, {
+      token: org.apiKey,
+      headers: deleteKey,
+    });
+    assert.equal(answer.status, 204);
+  }
+  assert.equal(await count("events"), 3);
+  assert.equal((await api(s, "DELETE", `/v1/contacts/${id}`, { token: org.apiKey })).status, 404);
+});
+
 test(
   "an API killed between commit and workflow start loses nothing: the reconciler starts the delivery",
   async () => {

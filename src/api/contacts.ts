@@ -5,7 +5,14 @@ import { ApiError, notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import type { Contact, JsonObject } from "../db/schema.ts";
+import type { Contact, Event, JsonObject } from "../db/schema.ts";
+import {
+  IdempotencyHeader,
+  idempotencyOf,
+  previousEvent,
+  releaseExpiredKey,
+  writeOnce,
+} from "./idempotency.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent, startDeliveries } from "../domain/events.ts";
@@ -63,6 +70,16 @@ export function changedFields(before: JsonObject, changes: Record<string, unknow
   return changed;
 }
 
+/** The answer a keyed creation gave the first time, rebuilt from its event. */
+function createdFrom(event: Event) {
+  return present({
+    id: event.object_id!,
+    fields: event.data,
+    created_at: event.object_created_at,
+    updated_at: event.object_created_at,
+  });
+}
+
 /** Builds the contacts router. */
 export function contactsRouter(deps: AppDeps) {
   const { db, config, temporal } = deps;
@@ -86,7 +103,7 @@ export function contactsRouter(deps: AppDeps) {
       tags: ["Contacts"],
       summary: "Create a contact (emits contact.created)",
       security: [{ apiKey: [] }],
-      request: jsonBody(z.strictObject({ fields: Fields })),
+      request: { headers: IdempotencyHeader, ...jsonBody(z.strictObject({ fields: Fields })) },
       responses: {
         201: jsonResponse(ContactSchema, "The contact"),
         ...errorResponses(400, 401, 413, 422),
@@ -95,24 +112,42 @@ export function contactsRouter(deps: AppDeps) {
     async (c) => {
       const organizationId = c.get("organizationId");
       const { fields } = c.req.valid("json");
+      const idempotency = await idempotencyOf(
+        c.req.valid("header")["idempotency-key"],
+        "POST",
+        "/v1/contacts",
+        fields,
+      );
+      const previous = await previousEvent(db, organizationId, idempotency);
+      if (previous) return c.json(createdFrom(previous), 201);
       const now = Date.now();
       const contact = { id: newId("ct"), fields, created_at: now, updated_at: now };
-      const recorded = await db.transaction().execute(async (tx) => {
-        await tx.insertInto("contacts").values({
-          ...contact,
-          organization_id: organizationId,
-          fields: jsonb(fields),
-        }).execute();
-        return await recordEvent(tx, {
-          organizationId,
-          type: "contact.created",
-          object: "contact",
-          objectId: contact.id,
-          objectCreatedAt: now,
-          data: fields,
-        });
-      });
-      await startDeliveries(temporal, taskQueue, settings, recorded.payloads, pause);
+      const result = await writeOnce(
+        db,
+        organizationId,
+        idempotency,
+        () =>
+          db.transaction().execute(async (tx) => {
+            await releaseExpiredKey(tx, organizationId, idempotency);
+            await tx.insertInto("contacts").values({
+              ...contact,
+              organization_id: organizationId,
+              fields: jsonb(fields),
+            }).execute();
+            return await recordEvent(tx, {
+              organizationId,
+              type: "contact.created",
+              object: "contact",
+              objectId: contact.id,
+              objectCreatedAt: now,
+              data: fields,
+              idempotencyKey: idempotency?.key,
+              requestHash: idempotency?.requestHash,
+            });
+          }),
+      );
+      if ("previous" in result) return c.json(createdFrom(result.previous), 201);
+      await startDeliveries(temporal, taskQueue, settings, result.written.payloads, pause);
       return c.json(present(contact), 201);
     },
   );
@@ -142,7 +177,11 @@ export function contactsRouter(deps: AppDeps) {
       tags: ["Contacts"],
       summary: "Merge fields into a contact (emits contact.updated with the changed fields only)",
       security: [{ apiKey: [] }],
-      request: { params: IdParam, ...jsonBody(z.strictObject({ fields: FieldChanges })) },
+      request: {
+        params: IdParam,
+        headers: IdempotencyHeader,
+        ...jsonBody(z.strictObject({ fields: FieldChanges })),
+      },
       responses: {
         200: jsonResponse(ContactSchema, "The contact"),
         ...errorResponses(400, 401, 404, 413, 422),
@@ -152,39 +191,65 @@ export function contactsRouter(deps: AppDeps) {
       const organizationId = c.get("organizationId");
       const { id } = c.req.valid("param");
       const { fields } = c.req.valid("json");
-      const result = await db.transaction().execute(async (tx) => {
-        const before = await tx.selectFrom("contacts").selectAll()
-          .where("id", "=", id).where("organization_id", "=", organizationId)
-          .forUpdate().executeTakeFirst();
-        if (!before) throw notFound("Contact");
-        const changed = changedFields(before.fields, fields);
-        if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
-        const merged: JsonObject = { ...before.fields };
-        for (const [name, value] of Object.entries(changed)) {
-          if (value === null) delete merged[name];
-          else merged[name] = value;
-        }
-        if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
-          const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
-          throw new ApiError(422, "validation_failed", `Invalid request: body.fields: ${message}`, [
-            { path: "body.fields", message },
-          ]);
-        }
-        const contact = await tx.updateTable("contacts")
-          .set({ fields: jsonb(merged), updated_at: Date.now() })
-          .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
-        const recorded = await recordEvent(tx, {
-          organizationId,
-          type: "contact.updated",
-          object: "contact",
-          objectId: id,
-          objectCreatedAt: before.created_at,
-          data: changed,
-        });
-        return { contact, payloads: recorded.payloads };
-      });
-      await startDeliveries(temporal, taskQueue, settings, result.payloads, pause);
-      return c.json(present(result.contact), 200);
+      const idempotency = await idempotencyOf(
+        c.req.valid("header")["idempotency-key"],
+        "PATCH",
+        `/v1/contacts/${id}`,
+        fields,
+      );
+      if (await previousEvent(db, organizationId, idempotency)) {
+        return c.json(present(await findContact(organizationId, id)), 200);
+      }
+      const outcome = await writeOnce(
+        db,
+        organizationId,
+        idempotency,
+        () =>
+          db.transaction().execute(async (tx) => {
+            await releaseExpiredKey(tx, organizationId, idempotency);
+            const before = await tx.selectFrom("contacts").selectAll()
+              .where("id", "=", id).where("organization_id", "=", organizationId)
+              .forUpdate().executeTakeFirst();
+            if (!before) throw notFound("Contact");
+            const changed = changedFields(before.fields, fields);
+            if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
+            const merged: JsonObject = { ...before.fields };
+            for (const [name, value] of Object.entries(changed)) {
+              if (value === null) delete merged[name];
+              else merged[name] = value;
+            }
+            if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
+              const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
+              throw new ApiError(
+                422,
+                "validation_failed",
+                `Invalid request: body.fields: ${message}`,
+                [
+                  { path: "body.fields", message },
+                ],
+              );
+            }
+            const contact = await tx.updateTable("contacts")
+              .set({ fields: jsonb(merged), updated_at: Date.now() })
+              .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+            const recorded = await recordEvent(tx, {
+              organizationId,
+              type: "contact.updated",
+              object: "contact",
+              objectId: id,
+              objectCreatedAt: before.created_at,
+              data: changed,
+              idempotencyKey: idempotency?.key,
+              requestHash: idempotency?.requestHash,
+            });
+            return { contact, payloads: recorded.payloads };
+          }),
+      );
+      if ("previous" in outcome) {
+        return c.json(present(await findContact(organizationId, id)), 200);
+      }
+      await startDeliveries(temporal, taskQueue, settings, outcome.written.payloads, pause);
+      return c.json(present(outcome.written.contact), 200);
     },
   );
 
@@ -195,27 +260,45 @@ export function contactsRouter(deps: AppDeps) {
       tags: ["Contacts"],
       summary: "Delete a contact (emits contact.deleted)",
       security: [{ apiKey: [] }],
-      request: { params: IdParam },
+      request: { params: IdParam, headers: IdempotencyHeader },
       responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
     }),
     async (c) => {
       const organizationId = c.get("organizationId");
       const { id } = c.req.valid("param");
-      const recorded = await db.transaction().execute(async (tx) => {
-        const contact = await tx.deleteFrom("contacts")
-          .where("id", "=", id).where("organization_id", "=", organizationId)
-          .returningAll().executeTakeFirst();
-        if (!contact) throw notFound("Contact");
-        return await recordEvent(tx, {
-          organizationId,
-          type: "contact.deleted",
-          object: "contact",
-          objectId: id,
-          objectCreatedAt: contact.created_at,
-          data: contact.fields,
-        });
-      });
-      await startDeliveries(temporal, taskQueue, settings, recorded.payloads, pause);
+      const idempotency = await idempotencyOf(
+        c.req.valid("header")["idempotency-key"],
+        "DELETE",
+        `/v1/contacts/${id}`,
+        null,
+      );
+      if (await previousEvent(db, organizationId, idempotency)) return c.body(null, 204);
+      const outcome = await writeOnce(
+        db,
+        organizationId,
+        idempotency,
+        () =>
+          db.transaction().execute(async (tx) => {
+            await releaseExpiredKey(tx, organizationId, idempotency);
+            const contact = await tx.deleteFrom("contacts")
+              .where("id", "=", id).where("organization_id", "=", organizationId)
+              .returningAll().executeTakeFirst();
+            if (!contact) throw notFound("Contact");
+            return await recordEvent(tx, {
+              organizationId,
+              type: "contact.deleted",
+              object: "contact",
+              objectId: id,
+              objectCreatedAt: contact.created_at,
+              data: contact.fields,
+              idempotencyKey: idempotency?.key,
+              requestHash: idempotency?.requestHash,
+            });
+          }),
+      );
+      if ("written" in outcome) {
+        await startDeliveries(temporal, taskQueue, settings, outcome.written.payloads, pause);
+      }
       return c.body(null, 204);
     },
   );

@@ -1,12 +1,17 @@
 /** `/v1/events`: publish any event to every active webhook of the organization. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppDeps } from "./deps.ts";
-import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
 import { recordEvent, startDeliveries } from "../domain/events.ts";
-import { hashToken } from "../domain/secrets.ts";
+import {
+  IdempotencyHeader,
+  idempotencyOf,
+  previousEvent,
+  releaseExpiredKey,
+  writeOnce,
+} from "./idempotency.ts";
 
 /** The deepest nesting of `data` accepted. */
 export const MAX_DATA_DEPTH = 10;
@@ -47,21 +52,10 @@ export function eventsRouter(deps: AppDeps) {
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
-  async function previousAnswer(organizationId: string, key: string, requestHash: string) {
-    const event = await db.selectFrom("events").select(["id", "request_hash"])
-      .where("organization_id", "=", organizationId).where("idempotency_key", "=", key)
-      .where("created_at", ">", Date.now() - 24 * 3_600_000).executeTakeFirst();
-    if (!event) return undefined;
-    if (event.request_hash !== requestHash) {
-      throw new ApiError(
-        409,
-        "idempotency_conflict",
-        "This Idempotency-Key was used with a different request body",
-      );
-    }
+  async function answerOf(eventId: string) {
     const payloads = await db.selectFrom("payloads").select(["id", "webhook_id"])
-      .where("event_id", "=", event.id).orderBy("created_at").orderBy("id").execute();
-    return { id: event.id, payloads: payloads.map((p) => ({ id: p.id, webhookId: p.webhook_id })) };
+      .where("event_id", "=", eventId).orderBy("created_at").orderBy("id").execute();
+    return { id: eventId, payloads: payloads.map((p) => ({ id: p.id, webhookId: p.webhook_id })) };
   }
 
   app.openapi(
@@ -75,7 +69,7 @@ export function eventsRouter(deps: AppDeps) {
         "returns the first answer and creates nothing.",
       security: [{ apiKey: [] }],
       request: {
-        headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+        headers: IdempotencyHeader,
         ...jsonBody(PublishSchema),
       },
       responses: {
@@ -86,31 +80,35 @@ export function eventsRouter(deps: AppDeps) {
     async (c) => {
       const organizationId = c.get("organizationId");
       const body = c.req.valid("json");
-      const key = c.req.valid("header")["idempotency-key"];
-      const requestHash = key ? await hashToken(JSON.stringify(body)) : undefined;
-      if (key) {
-        const previous = await previousAnswer(organizationId, key, requestHash!);
-        if (previous) return c.json(previous, 202);
-      }
-      let recorded;
-      try {
-        recorded = await db.transaction().execute((tx) =>
-          recordEvent(tx, {
-            organizationId,
-            type: body.event,
-            object: body.object,
-            objectId: body.objectId ?? null,
-            data: body.data as Record<string, unknown>,
-            idempotencyKey: key,
-            requestHash,
-          })
-        );
-      } catch (err) {
-        // Two requests with one key raced: the loser answers with the winner's event.
-        const previous = key ? await previousAnswer(organizationId, key, requestHash!) : undefined;
-        if (previous) return c.json(previous, 202);
-        throw err;
-      }
+      const idempotency = await idempotencyOf(
+        c.req.valid("header")["idempotency-key"],
+        "POST",
+        "/v1/events",
+        body,
+      );
+      const previous = await previousEvent(db, organizationId, idempotency);
+      if (previous) return c.json(await answerOf(previous.id), 202);
+      const result = await writeOnce(
+        db,
+        organizationId,
+        idempotency,
+        () =>
+          db.transaction().execute(async (tx) => {
+            await releaseExpiredKey(tx, organizationId, idempotency);
+            return await recordEvent(tx, {
+              organizationId,
+              type: body.event,
+              object: body.object,
+              objectId: body.objectId ?? null,
+              data: body.data as Record<string, unknown>,
+              idempotencyKey: idempotency?.key,
+              requestHash: idempotency?.requestHash,
+            });
+          }),
+      );
+      // Two requests with one key raced: the loser answers with the winner's event.
+      if ("previous" in result) return c.json(await answerOf(result.previous.id), 202);
+      const recorded = result.written;
       await startDeliveries(
         temporal,
         config.temporal.taskQueue,
