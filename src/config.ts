@@ -52,6 +52,7 @@ export const envSchema = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default("default"),
+  TEMPORAL_UI_URL: optionalText.pipe(z.url().optional()),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default("herald-deliveries"),
   TEMPORAL_API_KEY: optionalText,
   TEMPORAL_TLS: flag,
@@ -93,6 +94,8 @@ export interface Config {
     uiPort: number;
     namespace: string;
     taskQueue: string;
+    /** The Web UI of an external cluster, for links from the dashboard. */
+    uiUrl: string | undefined;
     apiKey: string | undefined;
     tls: {
       enabled: boolean;
@@ -146,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
+      uiUrl: e.TEMPORAL_UI_URL,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       apiKey: e.TEMPORAL_API_KEY,
       tls: {

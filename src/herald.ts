@@ -150,7 +150,13 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
     let apiUrl: string | undefined;
     if (options.roles.api) {
-      const app = createApp({ db: database.db, temporal, config, adminToken: adminToken.token });
+      const app = createApp({
+        db: database.db,
+        temporal,
+        config,
+        adminToken: adminToken.token,
+        temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
+      });
       const server = Deno.serve(
         { hostname: config.host, port: config.port, onListen: () => {} },
         app.fetch,

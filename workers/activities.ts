@@ -1,5 +1,5 @@
 /** The worker's activities, built from their dependencies so tests can hand in their own. */
-import { ApplicationFailure } from "@temporalio/activity";
+import { ApplicationFailure, Context } from "@temporalio/activity";
 import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
@@ -9,6 +9,7 @@ import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_stat
 import { type DeliverySettings, signalLifecycle } from "../src/temporal/deliveries.ts";
 import { startDeliveries } from "../src/domain/events.ts";
 import { log } from "../src/log.ts";
+import { metrics } from "../src/metrics.ts";
 import {
   type DeactivationReason,
   type DeliveryOutcome,
@@ -176,9 +177,12 @@ export function createActivities(deps: ActivityDeps) {
         );
 
       const delivered = result.status === 200;
+      metrics.attempts.inc({ outcome: delivered ? "success" : refusal ? "refused" : "failure" });
+      if (!refusal) metrics.attemptDuration.observe(result.durationMs / 1000);
       log.info("attempt", {
         payloadId,
         webhookId: row.webhook_id,
+        workflowId: Context.current().info.workflowExecution?.workflowId,
         run,
         attempt: number,
         status: result.status,
@@ -228,7 +232,10 @@ export function createActivities(deps: ActivityDeps) {
         .where("id", "=", input.payloadId).where("run", "=", input.run)
         .where("status", "in", WAITING_STATUSES)
         .returning("status").executeTakeFirst();
-      if (updated) return input.outcome;
+      if (updated) {
+        metrics.deliveries.inc({ outcome: input.outcome });
+        return input.outcome;
+      }
       const row = await db.selectFrom("payloads").select("status")
         .where("id", "=", input.payloadId).executeTakeFirst();
       return row?.status === "delivered" || row?.status === "failed" ? row.status : "cancelled";

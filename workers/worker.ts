@@ -7,7 +7,7 @@ import type { TemporalTarget } from "../src/temporal/client.ts";
 import { log } from "../src/log.ts";
 import { createActivities } from "./activities.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
-import type { DeliverySettings } from "../src/temporal/deliveries.ts";
+import { type DeliverySettings, lifecycleTaskQueue } from "../src/temporal/deliveries.ts";
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 
@@ -53,27 +53,38 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { connection } = options;
   const httpClient = Deno.createHttpClient({ caCerts: options.caCerts ?? [] });
   try {
-    const worker = await Worker.create({
+    const bundle = await workflowBundle();
+    const activities = createActivities({
+      db: options.db,
+      temporal: options.client,
+      taskQueue: options.target.taskQueue,
+      httpClient,
+      urlPolicy: options.urlPolicy,
+      delivery: options.delivery,
+    });
+    const common = {
       connection,
       namespace: options.target.namespace,
-      taskQueue: options.target.taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities({
-        db: options.db,
-        temporal: options.client,
+      workflowBundle: bundle,
+      activities,
+      shutdownGraceTime: "15s" as const,
+    };
+    // Deliveries and lifecycles poll separate queues: a backlog of one never delays the other.
+    const workers = [
+      await Worker.create({
+        ...common,
         taskQueue: options.target.taskQueue,
-        httpClient,
-        urlPolicy: options.urlPolicy,
-        delivery: options.delivery,
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
       }),
-      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
-      shutdownGraceTime: "15s",
-    });
-    const done = worker.run().finally(() => httpClient.close());
+      await Worker.create({ ...common, taskQueue: lifecycleTaskQueue(options.target.taskQueue) }),
+    ];
+    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() =>
+      httpClient.close()
+    );
     return {
       done,
       async shutdown() {
-        if (worker.getState() === "RUNNING") worker.shutdown();
+        for (const worker of workers) if (worker.getState() === "RUNNING") worker.shutdown();
         await done;
       },
     };

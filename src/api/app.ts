@@ -15,7 +15,9 @@ import { payloadsRouter } from "./payloads.ts";
 import { pingDatabase } from "../db/mod.ts";
 import { pingTemporal } from "../temporal/client.ts";
 import { log } from "../log.ts";
+import { metrics, renderMetrics } from "../metrics.ts";
 import { VERSION } from "../version.ts";
+import { dashboardRouter } from "../dashboard/mod.tsx";
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,9 +51,12 @@ export function createApp(given: AppDeps) {
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
+    const route = c.req.routePath;
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     log.info("request", {
       method: c.req.method,
       path: c.req.path,
+      route,
       status: c.res.status,
       durationMs: Math.round(performance.now() - started),
     });
@@ -96,6 +101,28 @@ export function createApp(given: AppDeps) {
     );
   });
 
+  app.get("/metrics", async (c) => {
+    const [payloads, webhooks] = await Promise.all([
+      deps.db.selectFrom("payloads").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+        .groupBy("status").execute(),
+      deps.db.selectFrom("webhooks").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+        .where("deleted_at", "is", null).groupBy("status").execute(),
+    ]);
+    const body = renderMetrics([
+      {
+        name: "herald_payloads",
+        help: "Payloads by status (pending ones wait for a delivery to start)",
+        values: payloads.map((r) => [{ status: r.status }, Number(r.n)]),
+      },
+      {
+        name: "herald_webhooks",
+        help: "Webhooks by status",
+        values: webhooks.map((r) => [{ status: r.status }, Number(r.n)]),
+      },
+    ]);
+    return c.text(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
   app.route("/v1/organizations", organizationsRouter(deps));
   app.route("/v1/webhooks", webhooksRouter(deps));
   app.route("/v1/webhooks", webhookLifecycleRouter(deps));
@@ -122,6 +149,15 @@ export function createApp(given: AppDeps) {
     },
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Herald API" }));
+
+  app.route(
+    "/",
+    dashboardRouter({
+      callApi: (path, init) => Promise.resolve(app.request(path, init)),
+      temporalUiUrl: deps.temporalUiUrl,
+      namespace: deps.config.temporal.namespace,
+    }),
+  );
 
   app.notFound(() => {
     throw new ApiError(404, "not_found", "No such route");

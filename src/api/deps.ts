@@ -12,6 +12,8 @@ export interface AppDeps {
   config: Config;
   /** The admin token for `/v1/organizations`. */
   adminToken: string;
+  /** Where the Temporal Web UI is, for links from the dashboard. */
+  temporalUiUrl?: string;
   /** Limits requests per API key; built from API_RATE_LIMIT when not given. */
   rateLimiter?: RateLimiter;
 }

@@ -24,6 +24,12 @@ export interface DeliverySettings {
 
 /** The workflow id of a payload's delivery. */
 export const deliveryWorkflowId = (payloadId: string) => `payload:${payloadId}`;
+/**
+ * The task queue of lifecycle workflows: their own, so a deactivation never waits behind a
+ * backlog of delivery attempts.
+ */
+export const lifecycleTaskQueue = (taskQueue: string) => `${taskQueue}-lifecycle`;
+
 /** The workflow id of a webhook's lifecycle. */
 export const lifecycleWorkflowId = (webhookId: string) => `webhook:${webhookId}`;
 
@@ -72,7 +78,7 @@ export async function signalLifecycle(
 ): Promise<void> {
   const common = {
     workflowId: lifecycleWorkflowId(webhookId),
-    taskQueue,
+    taskQueue: lifecycleTaskQueue(taskQueue),
     args: [{ webhookId }] as [{ webhookId: string }],
     staticSummary: `Lifecycle of webhook ${webhookId}`,
   };

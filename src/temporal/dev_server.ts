@@ -11,6 +11,8 @@ export interface DevServer {
   address: string;
   uiUrl: string | undefined;
   namespace: string;
+  /** The process id of the watchdog shell whose child is the server. */
+  pid: number;
   /** Stops the server and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -160,7 +162,7 @@ wait $server`;
     await stop();
     throw err;
   }
-  return { address, uiUrl, namespace, stop };
+  return { address, uiUrl, namespace, pid: child.pid, stop };
 }
 
 async function waitUntilServing(address: string, namespace: string, exited: () => boolean) {

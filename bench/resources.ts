@@ -1,0 +1,75 @@
+/** Peak RSS and CPU seconds of processes, sampled from /proc. */
+
+const TICKS_PER_SECOND = 100;
+
+function read(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return { rssMb: rssKb / 1024, cpuSeconds: cpu };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of a process (to find the Temporal server under its watchdog shell). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(
+      Boolean,
+    )
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Samples named processes every 100 ms until stopped. */
+export class ResourceSampler {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #start = new Map<string, number>();
+  #peak = new Map<string, number>();
+  #last = new Map<string, number>();
+
+  constructor(readonly pids: Record<string, () => number | undefined>) {}
+
+  /** Starts a measurement window. */
+  start(): void {
+    this.#peak.clear();
+    this.#start.clear();
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const r = pid() !== undefined ? read(pid()!) : undefined;
+      if (r) this.#start.set(name, r.cpuSeconds);
+    }
+    this.#timer = setInterval(() => this.#sample(), 100);
+    this.#sample();
+  }
+
+  #sample(): void {
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const id = pid();
+      const r = id !== undefined ? read(id) : undefined;
+      if (!r) continue;
+      this.#peak.set(name, Math.max(this.#peak.get(name) ?? 0, r.rssMb));
+      this.#last.set(name, r.cpuSeconds);
+    }
+  }
+
+  /** Ends the window: peak RSS (MB) and CPU seconds used in it, per process. */
+  stop(): Record<string, { peakRssMb: number; cpuSeconds: number }> {
+    clearInterval(this.#timer);
+    this.#sample();
+    const out: Record<string, { peakRssMb: number; cpuSeconds: number }> = {};
+    for (const name of Object.keys(this.pids)) {
+      out[name] = {
+        peakRssMb: Math.round(this.#peak.get(name) ?? 0),
+        cpuSeconds: Math.round(((this.#last.get(name) ?? 0) - (this.#start.get(name) ?? 0)) * 100) /
+          100,
+      };
+    }
+    return out;
+  }
+}
