@@ -10,10 +10,14 @@ function read(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
     return { rssMb: rssKb / 1024, cpuSeconds: cpu };
-  } catch {
+  } catch (err) {
+    if (!warned) console.error(`Could not read /proc/${pid}: ${err}`);
+    warned = true;
     return undefined;
   }
 }
+
+let warned = false;
 
 /** The children of a process (to find the Temporal server under its watchdog shell). */
 export function childrenOf(pid: number): number[] {

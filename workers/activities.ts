@@ -178,6 +178,7 @@ export function createActivities(deps: ActivityDeps) {
 
       const delivered = result.status === 200;
       metrics.attempts.inc({ outcome: delivered ? "success" : refusal ? "refused" : "failure" });
+      if (delivered) metrics.deliveries.inc({ outcome: "delivered" });
       if (!refusal) metrics.attemptDuration.observe(result.durationMs / 1000);
       log.info("attempt", {
         payloadId,
@@ -202,9 +203,15 @@ export function createActivities(deps: ActivityDeps) {
             error: result.error,
             response_body: result.body,
           }).execute();
+          const done = Date.now();
           await tx.updateTable("payloads")
-            .set({ attempt_count: number, last_body: body, updated_at: Date.now() })
+            .set({ attempt_count: number, last_body: body, updated_at: done })
             .where("id", "=", payloadId).execute();
+          if (delivered) {
+            await tx.updateTable("payloads").set({ status: "delivered", finished_at: done })
+              .where("id", "=", payloadId).where("run", "=", run)
+              .where("status", "in", WAITING_STATUSES).execute();
+          }
         }));
       if (!delivered) {
         throw ApplicationFailure.retryable(

@@ -1,5 +1,11 @@
 /** One payload's delivery: up to five attempts five seconds apart, then compensation. */
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from "@temporalio/workflow";
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  sleep,
+} from "@temporalio/workflow";
 import type { Activities } from "../workers/activities.ts";
 import { type DeliverPayloadInput, type DeliveryOutcome, ErrorType } from "./types.ts";
 
@@ -10,26 +16,66 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: "500ms", backoffCoefficient: 2, maximumInterval: "10s" },
 });
 
+/**
+ * Marks histories recorded before an attempt that answers 200 also recorded the delivery (one
+ * activity on the happy path instead of three). Runs started earlier replay the first version.
+ */
+export const ONE_ACTIVITY_PATCH = "delivery-in-one-activity";
+
 /** Delivers one payload to one webhook and records how it ended. */
 export async function deliverPayload(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
+  if (!patched(ONE_ACTIVITY_PATCH)) return await deliverPayloadFirstVersion(input);
   const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
-  let attemptsMade = await bookkeeping.beginDelivery({ payloadId, run });
+  let attemptsMade = 0;
 
   while (attemptsMade < maxAttempts) {
-    // The seed's retry policy: maxAttempts tries, retryIntervalMs apart, coefficient 1.
-    const { attemptDelivery } = proxyActivities<Activities>({
-      startToCloseTimeout: timeoutMs + 10_000,
-      summary: `POST attempt, ${maxAttempts - attemptsMade} left`,
-      retry: {
-        maximumAttempts: maxAttempts - attemptsMade,
-        initialInterval: retryIntervalMs,
-        backoffCoefficient: 1,
-        maximumInterval: retryIntervalMs,
-        nonRetryableErrorTypes: [ErrorType.WebhookInactive],
-      },
-    });
     try {
-      await attemptDelivery({ payloadId, run, timeoutMs });
+      // An attempt answered 200 records the payload delivered in the same transaction.
+      await attemptActivity(input, attemptsMade).attemptDelivery({ payloadId, run, timeoutMs });
+      return "delivered";
+    } catch (err) {
+      if (failureType(err) === ErrorType.WebhookInactive) {
+        return await bookkeeping.finishDelivery({ payloadId, run, outcome: "cancelled" });
+      }
+      // Only attempts that reached the receiver count; those lost to our own faults are made up.
+      attemptsMade = await bookkeeping.countAttempts({ payloadId, run });
+      if (attemptsMade < maxAttempts) await sleep(retryIntervalMs);
+    }
+  }
+  return await compensate(payloadId, webhookId, run);
+}
+
+/** The seed's retry policy: maxAttempts tries, retryIntervalMs apart, coefficient 1. */
+function attemptActivity(input: DeliverPayloadInput, attemptsMade: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: input.timeoutMs + 10_000,
+    summary: `POST attempt, ${input.maxAttempts - attemptsMade} left`,
+    retry: {
+      maximumAttempts: input.maxAttempts - attemptsMade,
+      initialInterval: input.retryIntervalMs,
+      backoffCoefficient: 1,
+      maximumInterval: input.retryIntervalMs,
+      nonRetryableErrorTypes: [ErrorType.WebhookInactive],
+    },
+  });
+}
+
+/** Compensation: the receiver stayed unreachable, so the payload fails and the webhook is deactivated. */
+async function compensate(payloadId: string, webhookId: string, run: number) {
+  const outcome = await bookkeeping.finishDelivery({ payloadId, run, outcome: "failed" });
+  if (outcome === "failed") {
+    await bookkeeping.requestDeactivation({ webhookId, reason: "unreachable" });
+  }
+  return outcome;
+}
+
+/** The first version (begin, attempt, finish), kept so runs started with it replay unchanged. */
+async function deliverPayloadFirstVersion(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
+  const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
+  let attemptsMade = await bookkeeping.beginDelivery({ payloadId, run });
+  while (attemptsMade < maxAttempts) {
+    try {
+      await attemptActivity(input, attemptsMade).attemptDelivery({ payloadId, run, timeoutMs });
       await bookkeeping.finishDelivery({ payloadId, run, outcome: "delivered" });
       return "delivered";
     } catch (err) {
@@ -37,18 +83,11 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
         await bookkeeping.finishDelivery({ payloadId, run, outcome: "cancelled" });
         return "cancelled";
       }
-      // Only attempts that reached the receiver count; those lost to our own faults are made up.
       attemptsMade = await bookkeeping.countAttempts({ payloadId, run });
       if (attemptsMade < maxAttempts) await sleep(retryIntervalMs);
     }
   }
-
-  // Compensation: the receiver stayed unreachable, so the webhook is deactivated.
-  const outcome = await bookkeeping.finishDelivery({ payloadId, run, outcome: "failed" });
-  if (outcome === "failed") {
-    await bookkeeping.requestDeactivation({ webhookId, reason: "unreachable" });
-  }
-  return outcome;
+  return await compensate(payloadId, webhookId, run);
 }
 
 function failureType(err: unknown): string | undefined {

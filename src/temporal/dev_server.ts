@@ -111,6 +111,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", String(port)];
   args.push("--namespace", namespace, "--log-level", "warn");
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);
+  // One partition per task queue: on one machine, tasks match their pollers at once.
+  for (const setting of ["numTaskqueueReadPartitions", "numTaskqueueWritePartitions"]) {
+    args.push("--dynamic-config-value", `matching.${setting}=1`);
+  }
   if (options.dbFile) {
     // Write-ahead logging without an fsync per commit: the server spends its time serving,
     // not waiting on the disk. A power cut may lose the last moments; a crash of a process does not.
