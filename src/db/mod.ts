@@ -56,7 +56,8 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-  return { db, kind: "postgres", close: () => db.destroy() };
+  // A bounded end: a query lost with a dropped connection must not hold the process open.
+  return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
 }
 
 /** Opens (or creates) a PGlite database in `dir`; one connection, so access is serialised. */
