@@ -157,7 +157,7 @@ try {
   {
     const sink = await startSink();
     const key = await organizationWith(1, sink);
-    const seconds = quick ? 8 : 30;
+    const seconds = quick ? 6 : 30;
     const concurrency = 16;
     const latencies: number[] = [];
     sampler.start();
@@ -185,7 +185,7 @@ try {
     const sink = await startSink();
     const key = await organizationWith(1, sink);
     const perSecond = 100;
-    const seconds = quick ? 10 : 60;
+    const seconds = quick ? 5 : 60;
     sampler.start();
     const sent = await openLoop(key, perSecond, seconds);
     const ids = sent.flatMap((s) => s.ids.map((id) => ({ id, at: s.at })));
@@ -216,7 +216,7 @@ try {
     const sink = await startSink();
     const key = await organizationWith(10, sink);
     const steps = quick ? [20, 40, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
-    const seconds = quick ? 8 : 60;
+    const seconds = quick ? 6 : 60;
     const stepsOut: Array<Record<string, number | boolean>> = [];
     sampler.start();
     for (const rate of steps) {

@@ -225,10 +225,12 @@ test(
       spawnHerald("worker", env),
     ]);
     const [api1, api2, worker1] = processes;
-    // A receiver that is slow and fails one request in five: retries cross the crash.
-    const receiver = await startReceiver(async (n) => {
+    // A slow receiver that fails the first attempt of one payload in five: retries cross the
+    // crash, and no payload can fail often enough to deactivate the webhook.
+    const receiver = await startReceiver(async (n, req) => {
       await new Promise((r) => setTimeout(r, 20));
-      return new Response(n % 5 === 0 ? "flap" : "ok", { status: n % 5 === 0 ? 500 : 200 });
+      const flap = n % 5 === 0 && req.body.deliveryAttempts === 1;
+      return new Response(flap ? "flap" : "ok", { status: flap ? 500 : 200 });
     });
     try {
       const org = await call(api1!.apiUrl!, "POST", "/v1/organizations", ADMIN_TOKEN, {
