@@ -1,9 +1,7 @@
 /** The short fault suite: anything lost or wrongly deactivated fails the tests. */
 import assert from "node:assert/strict";
 import { runChaos } from "./chaos/suite.ts";
-import { test } from "./harness.ts";
-
-const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL");
+import { serverUrl, test } from "./harness.ts";
 
 test(
   "under worker and API crashes, a Temporal restart and a database outage, nothing accepted is lost",

@@ -14,7 +14,10 @@ import { testCertificates } from "./tls.ts";
 /** The admin token every test stack uses. */
 export const ADMIN_TOKEN = "hadm_test_admin_token_0123456789";
 
-const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL");
+/** The PostgreSQL server the tests use, or undefined for PGlite. */
+export const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL");
+/** Whether tests that share one database between processes can run. */
+export const usesPostgres = !!serverUrl;
 
 /** Defines a test over the real stack (whose native parts keep resources open between tests). */
 export function test(
@@ -134,6 +137,23 @@ export interface ApiAnswer {
   // deno-lint-ignore no-explicit-any
   body: any;
   headers: Headers;
+}
+
+/** Calls the API of a Herald at `url` (a process, or a stack) with a token and a JSON body. */
+export async function callApi(
+  url: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
 }
 
 /** Calls the API over HTTP. */

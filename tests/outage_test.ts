@@ -5,16 +5,16 @@ import { openPostgres } from "../src/db/mod.ts";
 import { startHerald } from "../src/herald.ts";
 import {
   ADMIN_TOKEN,
+  callApi,
   sharedInfra,
   stopStackAfterTests,
   test,
   testEnv,
+  usesPostgres,
   waitFor,
 } from "./harness.ts";
 import { startReceiver } from "./receiver.ts";
 import { startTcpProxy } from "./tcp_proxy.ts";
-
-const usesPostgres = !!(Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL"));
 
 test(
   "with PostgreSQL unreachable during attempts, no webhook is deactivated and every payload is delivered",
@@ -35,14 +35,8 @@ test(
       database,
       progress: () => {},
     });
-    const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const response = await fetch(`${herald.apiUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return await response.json();
-    };
+    const call = async (method: string, path: string, token: string, body?: unknown) =>
+      (await callApi(herald.apiUrl!, method, path, token, body)).body;
     const receiver = await startReceiver(() => new Response("not yet", { status: 503 }));
     try {
       const org = await call("POST", "/v1/organizations", ADMIN_TOKEN, {

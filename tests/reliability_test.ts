@@ -3,28 +3,20 @@ import assert from "node:assert/strict";
 import {
   ADMIN_TOKEN,
   api,
+  callApi,
   createOrganization,
   sharedInfra,
   stack,
   stopStackAfterTests,
   test,
   testEnv,
+  usesPostgres,
   waitFor,
 } from "./harness.ts";
 import { type HeraldProcess, killHard, spawnHerald } from "./processes.ts";
 import { type Receiver, startReceiver } from "./receiver.ts";
 
-const usesPostgres = !!(Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATABASE_URL"));
-
-/** Calls a Herald process's API. */
-async function call(url: string, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
+const call = callApi;
 
 /** Publishes `count` events through the given APIs in turn, `concurrency` at a time. */
 async function burst(

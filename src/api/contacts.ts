@@ -6,13 +6,7 @@ import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
 import type { Contact, Event, JsonObject } from "../db/schema.ts";
-import {
-  IdempotencyHeader,
-  idempotencyOf,
-  previousEvent,
-  releaseExpiredKey,
-  writeOnce,
-} from "./idempotency.ts";
+import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent, startDeliveries } from "../domain/events.ts";
@@ -118,33 +112,29 @@ export function contactsRouter(deps: AppDeps) {
         "/v1/contacts",
         fields,
       );
-      const previous = await previousEvent(db, organizationId, idempotency);
-      if (previous) return c.json(createdFrom(previous), 201);
       const now = Date.now();
       const contact = { id: newId("ct"), fields, created_at: now, updated_at: now };
       const result = await writeOnce(
         db,
         organizationId,
         idempotency,
-        () =>
-          db.transaction().execute(async (tx) => {
-            await releaseExpiredKey(tx, organizationId, idempotency);
-            await tx.insertInto("contacts").values({
-              ...contact,
-              organization_id: organizationId,
-              fields: jsonb(fields),
-            }).execute();
-            return await recordEvent(tx, {
-              organizationId,
-              type: "contact.created",
-              object: "contact",
-              objectId: contact.id,
-              objectCreatedAt: now,
-              data: fields,
-              idempotencyKey: idempotency?.key,
-              requestHash: idempotency?.requestHash,
-            });
-          }),
+        async (tx) => {
+          await tx.insertInto("contacts").values({
+            ...contact,
+            organization_id: organizationId,
+            fields: jsonb(fields),
+          }).execute();
+          return await recordEvent(tx, {
+            organizationId,
+            type: "contact.created",
+            object: "contact",
+            objectId: contact.id,
+            objectCreatedAt: now,
+            data: fields,
+            idempotencyKey: idempotency?.key,
+            requestHash: idempotency?.requestHash,
+          });
+        },
       );
       if ("previous" in result) return c.json(createdFrom(result.previous), 201);
       await startDeliveries(temporal, taskQueue, settings, result.written.payloads, pause);
@@ -197,53 +187,48 @@ export function contactsRouter(deps: AppDeps) {
         `/v1/contacts/${id}`,
         fields,
       );
-      if (await previousEvent(db, organizationId, idempotency)) {
-        return c.json(present(await findContact(organizationId, id)), 200);
-      }
       const outcome = await writeOnce(
         db,
         organizationId,
         idempotency,
-        () =>
-          db.transaction().execute(async (tx) => {
-            await releaseExpiredKey(tx, organizationId, idempotency);
-            const before = await tx.selectFrom("contacts").selectAll()
-              .where("id", "=", id).where("organization_id", "=", organizationId)
-              .forUpdate().executeTakeFirst();
-            if (!before) throw notFound("Contact");
-            const changed = changedFields(before.fields, fields);
-            if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
-            const merged: JsonObject = { ...before.fields };
-            for (const [name, value] of Object.entries(changed)) {
-              if (value === null) delete merged[name];
-              else merged[name] = value;
-            }
-            if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
-              const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
-              throw new ApiError(
-                422,
-                "validation_failed",
-                `Invalid request: body.fields: ${message}`,
-                [
-                  { path: "body.fields", message },
-                ],
-              );
-            }
-            const contact = await tx.updateTable("contacts")
-              .set({ fields: jsonb(merged), updated_at: Date.now() })
-              .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
-            const recorded = await recordEvent(tx, {
-              organizationId,
-              type: "contact.updated",
-              object: "contact",
-              objectId: id,
-              objectCreatedAt: before.created_at,
-              data: changed,
-              idempotencyKey: idempotency?.key,
-              requestHash: idempotency?.requestHash,
-            });
-            return { contact, payloads: recorded.payloads };
-          }),
+        async (tx) => {
+          const before = await tx.selectFrom("contacts").selectAll()
+            .where("id", "=", id).where("organization_id", "=", organizationId)
+            .forUpdate().executeTakeFirst();
+          if (!before) throw notFound("Contact");
+          const changed = changedFields(before.fields, fields);
+          if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
+          const merged: JsonObject = { ...before.fields };
+          for (const [name, value] of Object.entries(changed)) {
+            if (value === null) delete merged[name];
+            else merged[name] = value;
+          }
+          if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
+            const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
+            throw new ApiError(
+              422,
+              "validation_failed",
+              `Invalid request: body.fields: ${message}`,
+              [
+                { path: "body.fields", message },
+              ],
+            );
+          }
+          const contact = await tx.updateTable("contacts")
+            .set({ fields: jsonb(merged), updated_at: Date.now() })
+            .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+          const recorded = await recordEvent(tx, {
+            organizationId,
+            type: "contact.updated",
+            object: "contact",
+            objectId: id,
+            objectCreatedAt: before.created_at,
+            data: changed,
+            idempotencyKey: idempotency?.key,
+            requestHash: idempotency?.requestHash,
+          });
+          return { contact, payloads: recorded.payloads };
+        },
       );
       if ("previous" in outcome) {
         return c.json(present(await findContact(organizationId, id)), 200);
@@ -272,29 +257,26 @@ export function contactsRouter(deps: AppDeps) {
         `/v1/contacts/${id}`,
         null,
       );
-      if (await previousEvent(db, organizationId, idempotency)) return c.body(null, 204);
       const outcome = await writeOnce(
         db,
         organizationId,
         idempotency,
-        () =>
-          db.transaction().execute(async (tx) => {
-            await releaseExpiredKey(tx, organizationId, idempotency);
-            const contact = await tx.deleteFrom("contacts")
-              .where("id", "=", id).where("organization_id", "=", organizationId)
-              .returningAll().executeTakeFirst();
-            if (!contact) throw notFound("Contact");
-            return await recordEvent(tx, {
-              organizationId,
-              type: "contact.deleted",
-              object: "contact",
-              objectId: id,
-              objectCreatedAt: contact.created_at,
-              data: contact.fields,
-              idempotencyKey: idempotency?.key,
-              requestHash: idempotency?.requestHash,
-            });
-          }),
+        async (tx) => {
+          const contact = await tx.deleteFrom("contacts")
+            .where("id", "=", id).where("organization_id", "=", organizationId)
+            .returningAll().executeTakeFirst();
+          if (!contact) throw notFound("Contact");
+          return await recordEvent(tx, {
+            organizationId,
+            type: "contact.deleted",
+            object: "contact",
+            objectId: id,
+            objectCreatedAt: contact.created_at,
+            data: contact.fields,
+            idempotencyKey: idempotency?.key,
+            requestHash: idempotency?.requestHash,
+          });
+        },
       );
       if ("written" in outcome) {
         await startDeliveries(temporal, taskQueue, settings, outcome.written.payloads, pause);

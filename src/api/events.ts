@@ -5,13 +5,7 @@ import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
 import { recordEvent, startDeliveries } from "../domain/events.ts";
-import {
-  IdempotencyHeader,
-  idempotencyOf,
-  previousEvent,
-  releaseExpiredKey,
-  writeOnce,
-} from "./idempotency.ts";
+import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 
 /** The deepest nesting of `data` accepted. */
 export const MAX_DATA_DEPTH = 10;
@@ -86,27 +80,23 @@ export function eventsRouter(deps: AppDeps) {
         "/v1/events",
         body,
       );
-      const previous = await previousEvent(db, organizationId, idempotency);
-      if (previous) return c.json(await answerOf(previous.id), 202);
       const result = await writeOnce(
         db,
         organizationId,
         idempotency,
-        () =>
-          db.transaction().execute(async (tx) => {
-            await releaseExpiredKey(tx, organizationId, idempotency);
-            return await recordEvent(tx, {
-              organizationId,
-              type: body.event,
-              object: body.object,
-              objectId: body.objectId ?? null,
-              data: body.data as Record<string, unknown>,
-              idempotencyKey: idempotency?.key,
-              requestHash: idempotency?.requestHash,
-            });
-          }),
+        async (tx) => {
+          return await recordEvent(tx, {
+            organizationId,
+            type: body.event,
+            object: body.object,
+            objectId: body.objectId ?? null,
+            data: body.data as Record<string, unknown>,
+            idempotencyKey: idempotency?.key,
+            requestHash: idempotency?.requestHash,
+          });
+        },
       );
-      // Two requests with one key raced: the loser answers with the winner's event.
+      // A repeat of the key, or the loser of a race with it, answers with the first event.
       if ("previous" in result) return c.json(await answerOf(result.previous.id), 202);
       const recorded = result.written;
       await startDeliveries(

@@ -36,7 +36,7 @@ export async function idempotencyOf(
 }
 
 /** The event a key already produced, or undefined; 409 when the key came with another request. */
-export async function previousEvent(
+async function previousEvent(
   db: Kysely<Database>,
   organizationId: string,
   idempotency: Idempotency | undefined,
@@ -58,7 +58,7 @@ export async function previousEvent(
 }
 
 /** Frees a key whose 24 hours are over, inside the transaction that is about to reuse it. */
-export async function releaseExpiredKey(
+async function releaseExpiredKey(
   tx: Transaction<Database>,
   organizationId: string,
   idempotency: Idempotency | undefined,
@@ -70,17 +70,24 @@ export async function releaseExpiredKey(
 }
 
 /**
- * Runs a write that records a keyed event. When a concurrent request with the same key wins the
+ * Runs a write that records a keyed event, in one transaction, at most once per key: a repeat
+ * finds the first event and writes nothing. When a concurrent request with the same key wins the
  * race, the unique index refuses this one, and the winner's event is returned instead.
  */
 export async function writeOnce<T>(
   db: Kysely<Database>,
   organizationId: string,
   idempotency: Idempotency | undefined,
-  write: () => Promise<T>,
+  write: (tx: Transaction<Database>) => Promise<T>,
 ): Promise<{ written: T } | { previous: Event }> {
+  const earlier = await previousEvent(db, organizationId, idempotency);
+  if (earlier) return { previous: earlier };
   try {
-    return { written: await write() };
+    const written = await db.transaction().execute(async (tx) => {
+      await releaseExpiredKey(tx, organizationId, idempotency);
+      return await write(tx);
+    });
+    return { written };
   } catch (err) {
     const previous = await previousEvent(db, organizationId, idempotency);
     if (previous) return { previous };
