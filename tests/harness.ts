@@ -61,8 +61,8 @@ async function freshPostgresDatabase(url: string): Promise<string> {
   }
 }
 
-/** Starts (once) the shared parts. */
-export function sharedInfra(): Promise<Infra> {
+/** Starts (once) the shared parts; the first caller decides whether Temporal serves its Web UI. */
+export function sharedInfra(options: { temporalUi?: boolean } = {}): Promise<Infra> {
   infra ??= (async () => {
     setLogLevel((Deno.env.get("TEST_LOG_LEVEL") as "error" | undefined) ?? "error");
     const { caFile, caCert } = await testCertificates();
@@ -75,7 +75,11 @@ export function sharedInfra(): Promise<Infra> {
       database = await openPglite(await Deno.makeTempDir({ prefix: "herald-pglite-" }));
     }
     await migrateToLatest(database.db);
-    const temporal = await startDevServer({ port: 0, progress: () => {} });
+    const temporal = await startDevServer({
+      port: 0,
+      uiPort: options.temporalUi ? 0 : undefined,
+      progress: () => {},
+    });
     return { database, databaseUrl, temporal, caFile, caCert };
   })();
   return infra;

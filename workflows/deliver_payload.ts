@@ -49,7 +49,9 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
 function attemptActivity(input: DeliverPayloadInput, attemptsMade: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: input.timeoutMs + 10_000,
-    summary: `POST attempt, ${input.maxAttempts - attemptsMade} left`,
+    summary: `POST to the receiver: up to ${input.maxAttempts - attemptsMade} attempts, ${
+      input.retryIntervalMs / 1000
+    } s apart`,
     retry: {
       maximumAttempts: input.maxAttempts - attemptsMade,
       initialInterval: input.retryIntervalMs,
