@@ -164,10 +164,9 @@ test("a downgrade deactivates every webhook with plan_downgraded; activate needs
   const s = await stack(FAST);
   const org = await createOrganization(s);
   const [a, b] = await Promise.all([startReceiver(), startReceiver()]);
-  const hooks = [
-    await createWebhook(s, org.apiKey, { url: a!.url }),
-    await createWebhook(s, org.apiKey, { url: b!.url }),
-  ];
+  const first = await createWebhook(s, org.apiKey, { url: a!.url });
+  const second = await createWebhook(s, org.apiKey, { url: b!.url });
+  const hooks = [first, second];
   const down = await api(s, "PATCH", `/v1/organizations/${org.id}`, {
     token: ADMIN_TOKEN,
     body: { plan: "pro" },
@@ -181,7 +180,7 @@ test("a downgrade deactivates every webhook with plan_downgraded; activate needs
     });
     assert.equal(w.deactivationReason, "plan_downgraded");
   }
-  const refused = await api(s, "POST", `/v1/webhooks/${hooks[0].id}/activate`, {
+  const refused = await api(s, "POST", `/v1/webhooks/${first.id}/activate`, {
     token: org.apiKey,
   });
   assert.equal(refused.status, 403);
@@ -193,8 +192,8 @@ test("a downgrade deactivates every webhook with plan_downgraded; activate needs
   });
   assert.equal(up.status, 200);
   // An upgrade reactivates nothing by itself.
-  assert.equal((await webhookState(s, org.apiKey, hooks[1].id)).status, "deactivated");
-  const ok = await api(s, "POST", `/v1/webhooks/${hooks[0].id}/activate`, { token: org.apiKey });
+  assert.equal((await webhookState(s, org.apiKey, second.id)).status, "deactivated");
+  const ok = await api(s, "POST", `/v1/webhooks/${first.id}/activate`, { token: org.apiKey });
   assert.equal(ok.status, 200);
   assert.equal(ok.body.status, "active");
   await Promise.all([a!.close(), b!.close()]);

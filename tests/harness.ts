@@ -10,6 +10,7 @@ import { type DevServer, startDevServer } from "../src/temporal/dev_server.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
 import { setLogLevel } from "../src/log.ts";
 import { testCertificates } from "./tls.ts";
+import { type HeraldClient, heraldClient, type Schemas } from "../src/client/mod.ts";
 
 /** The admin token every test stack uses. */
 export const ADMIN_TOKEN = "hadm_test_admin_token_0123456789";
@@ -204,17 +205,21 @@ export async function waitFor<T>(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
+/** The typed client of the API of a stack, with a token. */
+export function client(s: Stack, token?: string): HeraldClient {
+  return heraldClient({ baseUrl: s.apiUrl, token });
+}
+
 /** Creates an organization (business plan unless told) and returns its id and API key. */
 export async function createOrganization(
   s: Stack,
   plan: "free" | "pro" | "business" = "business",
 ): Promise<{ id: string; apiKey: string }> {
-  const answer = await api(s, "POST", "/v1/organizations", {
-    token: ADMIN_TOKEN,
+  const { data, error } = await client(s, ADMIN_TOKEN).POST("/v1/organizations", {
     body: { name: `Test org ${crypto.randomUUID().slice(0, 6)}`, plan },
   });
-  if (answer.status !== 201) throw new Error(`Creating an organization: ${JSON.stringify(answer)}`);
-  return { id: answer.body.id, apiKey: answer.body.apiKey };
+  if (!data) throw new Error(`Creating an organization: ${JSON.stringify(error)}`);
+  return { id: data.id, apiKey: data.apiKey };
 }
 
 /** Creates a webhook and returns the API's answer body (with its signing secret). */
@@ -222,11 +227,10 @@ export async function createWebhook(
   s: Stack,
   apiKey: string,
   body: { url: string; name?: string; verifyToken?: string },
-  // deno-lint-ignore no-explicit-any
-): Promise<any> {
-  const answer = await api(s, "POST", "/v1/webhooks", { token: apiKey, body });
-  if (answer.status !== 201) throw new Error(`Creating a webhook: ${JSON.stringify(answer)}`);
-  return answer.body;
+): Promise<Schemas["CreatedWebhook"]> {
+  const { data, error } = await client(s, apiKey).POST("/v1/webhooks", { body });
+  if (!data) throw new Error(`Creating a webhook: ${JSON.stringify(error)}`);
+  return data;
 }
 
 /** A snapshot of every table's rows, to show that a refused request changed nothing. */

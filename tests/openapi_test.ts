@@ -1,10 +1,28 @@
-/** The OpenAPI document is generated from the zod schemas and lists every route. */
+/** The OpenAPI document is generated from the zod schemas, valid, and lists every route. */
 import assert from "node:assert/strict";
-import { createApp } from "../src/api/app.ts";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { createApp, openApiDocument } from "../src/api/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { test } from "./harness.ts";
+import { setLogLevel } from "../src/log.ts";
 
-test("GET /openapi.json is an OpenAPI 3.1 document with every route of the app", async () => {
+setLogLevel("error");
+
+test("GET /openapi.json validates against the OpenAPI 3.1 schema", async () => {
+  const doc = await openApiDocument();
+  assert.equal(doc.openapi, "3.1.0");
+  const validator = new Validator();
+  const result = await validator.validate(structuredClone(doc));
+  assert.equal(validator.version, "3.1");
+  assert.deepEqual(result.errors ?? [], [], JSON.stringify(result.errors, null, 2));
+  assert.equal(result.valid, true);
+  // The validator is not a rubber stamp: a document with a broken operation fails.
+  const broken = structuredClone(doc) as { paths: Record<string, Record<string, unknown>> };
+  broken.paths["/v1/webhooks"]!.post = { responses: "none" };
+  assert.equal((await new Validator().validate(broken)).valid, false);
+});
+
+test("GET /openapi.json documents every route of the app, with examples", async () => {
   // The document needs no database nor Temporal: it is built from the routes' schemas.
   const app = createApp({
     db: undefined as never,
@@ -15,7 +33,6 @@ test("GET /openapi.json is an OpenAPI 3.1 document with every route of the app",
   const response = await app.request("/openapi.json");
   assert.equal(response.status, 200);
   const doc = await response.json();
-  assert.equal(doc.openapi, "3.1.0");
   const documented = new Set(
     Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)
@@ -27,5 +44,12 @@ test("GET /openapi.json is an OpenAPI 3.1 document with every route of the app",
     .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
   assert.ok(routes.length >= 20, `only ${routes.length} routes`);
   for (const route of routes) assert.ok(documented.has(route), `${route} is not documented`);
+  assert.equal(
+    documented.size,
+    new Set(routes).size,
+    "no documented route is missing from the app",
+  );
+  const examples = JSON.stringify(doc).match(/"example"/g)?.length ?? 0;
+  assert.ok(examples >= 10, `only ${examples} examples`);
   assert.equal((await app.request("/docs")).status, 200);
 });

@@ -17,6 +17,7 @@ import { pingTemporal } from "../temporal/client.ts";
 import { log } from "../log.ts";
 import { metrics, renderMetrics } from "../metrics.ts";
 import { VERSION } from "../version.ts";
+import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
 
 /** The largest request body accepted. */
@@ -198,3 +199,14 @@ export function createApp(given: AppDeps) {
 
 /** The app's type, for typed clients. */
 export type HeraldApp = ReturnType<typeof createApp>;
+
+/** The OpenAPI document alone: built from the routes' schemas, without a database or Temporal. */
+export async function openApiDocument(): Promise<Record<string, unknown>> {
+  const app = createApp({
+    db: undefined as never,
+    temporal: undefined as never,
+    config: loadConfig({}),
+    adminToken: "hadm_document_only_0123456789",
+  });
+  return await (await app.request("/openapi.json")).json();
+}

@@ -1,0 +1,93 @@
+/**
+ * What can be checked of the image and the compose file without a Docker engine: the compose file
+ * parses (`docker compose config`), and the image runs the same `deno task` commands the tests run,
+ * as a non-root user, with a health check on /healthz.
+ */
+import assert from "node:assert/strict";
+import { test } from "./harness.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
+
+async function composeCommand(): Promise<string[] | undefined> {
+  for (const command of [["docker", "compose"], ["docker-compose"]]) {
+    try {
+      const out = await new Deno.Command(command[0]!, {
+        args: [...command.slice(1), "version"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (out.success) return command;
+    } catch {
+      // Not installed.
+    }
+  }
+  return undefined;
+}
+
+const compose = await composeCommand();
+if (!compose) {
+  console.log(
+    "docker_test: no `docker compose` here, so the compose file is not parsed (.ci/run installs it)",
+  );
+}
+
+test(
+  "docker compose config parses compose.yaml: PostgreSQL, Temporal with its UI, API and worker apart",
+  async () => {
+    const out = await new Deno.Command(compose![0]!, {
+      args: [...compose!.slice(1), "-f", `${root}compose.yaml`, "config", "--format", "json"],
+      env: { ADMIN_TOKEN: "a-token-for-the-check-0123456789" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const config = JSON.parse(new TextDecoder().decode(out.stdout));
+    const services = config.services;
+    assert.deepEqual(
+      Object.keys(services).sort(),
+      ["api", "postgres", "temporal", "temporal-ui", "worker"],
+    );
+    for (const [name, task] of [["api", "api"], ["worker", "worker"]] as const) {
+      const service = services[name];
+      assert.deepEqual(service.command, ["deno", "task", task]);
+      assert.ok(tasks[task], `deno task ${task} exists`);
+      assert.equal(service.build.dockerfile, "Dockerfile");
+      assert.match(service.environment.DATABASE_URL, /^postgres:\/\/.*@postgres:5432\//);
+      assert.equal(service.environment.TEMPORAL_ADDRESS, "temporal:7233");
+      assert.equal(service.environment.ADMIN_TOKEN, "a-token-for-the-check-0123456789");
+    }
+    // Temporal keeps its state in the same PostgreSQL server; its Web UI talks to it.
+    assert.equal(services.temporal.environment.POSTGRES_SEEDS, "postgres");
+    assert.equal(services["temporal-ui"].environment.TEMPORAL_ADDRESS, "temporal:7233");
+    assert.equal(services.api.ports[0].target, 8080);
+  },
+  { ignore: !compose },
+);
+
+test("the Dockerfile: official Deno image, cached dependency layer, non-root, health check, deno tasks", async () => {
+  const dockerfile = await Deno.readTextFile(`${root}Dockerfile`);
+  const lines = dockerfile.split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+  assert.match(lines[0]!, /^FROM denoland\/deno:\d+\.\d+\.\d+$/);
+  // The lock file and deno.json are copied and installed before the sources.
+  const install = lines.findIndex((l) => l === "RUN deno install --frozen");
+  const copyManifest = lines.findIndex((l) => l === "COPY deno.json deno.lock ./");
+  const copyAll = lines.findIndex((l) => l === "COPY . .");
+  assert.ok(copyManifest >= 0 && copyManifest < install && install < copyAll);
+  assert.ok(lines.includes("USER deno"));
+  assert.match(dockerfile, /HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/);
+  assert.ok(dockerfile.includes("ENV HOST=0.0.0.0"));
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+  assert.ok(cmd);
+  const [deno, task, name] = JSON.parse(cmd[1]!);
+  assert.deepEqual([deno, task], ["deno", "task"]);
+  assert.ok(tasks[name], `deno task ${name} exists`);
+  // The service's tasks name their permissions: no --allow-all in what the image runs.
+  for (const t of ["api", "worker", "migrate"]) assert.doesNotMatch(tasks[t]!, /allow-all|-A\b/);
+  // The lock file the image installs from is the one the tests ran with.
+  await Deno.stat(`${root}deno.lock`);
+  const ignore = await Deno.readTextFile(`${root}.dockerignore`).catch(() => "");
+  for (const path of ["node_modules", ".bin", "data"]) {
+    assert.ok(ignore.split("\n").includes(path), `.dockerignore leaves out ${path}`);
+  }
+});
