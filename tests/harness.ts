@@ -23,7 +23,7 @@ export const usesPostgres = !!serverUrl;
 /** Defines a test over the real stack (whose native parts keep resources open between tests). */
 export function test(
   name: string,
-  fn: () => Promise<void>,
+  fn: () => void | Promise<void>,
   options: { ignore?: boolean } = {},
 ) {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false, ...options });

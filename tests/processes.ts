@@ -23,14 +23,18 @@ export interface HeraldProcess {
 }
 
 /** The command that runs `main.ts <mode>` with only the given environment (plus PATH and HOME). */
-export function heraldCommand(mode: string, env: Record<string, string>): Deno.Command {
+export function heraldCommand(
+  mode: string,
+  env: Record<string, string>,
+  denoArgs: string[] = [],
+): Deno.Command {
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "NO_COLOR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, "main.ts", mode],
+    args: ["run", ...PERMISSIONS, ...denoArgs, "main.ts", mode],
     env: { ...base, ...env },
     clearEnv: true,
     stdout: "piped",
@@ -50,8 +54,9 @@ function collect(stream: ReadableStream<Uint8Array>) {
 export async function spawnHerald(
   mode: "start" | "api" | "worker",
   env: Record<string, string>,
+  denoArgs: string[] = [],
 ): Promise<HeraldProcess> {
-  const child = heraldCommand(mode, env).spawn();
+  const child = heraldCommand(mode, env, denoArgs).spawn();
   const out = collect(child.stdout);
   const err = collect(child.stderr);
   const exited = Promise.all([child.status, out.done, err.done]).then(([status]) => status);

@@ -1,4 +1,5 @@
 /** Workflow code still replays the committed histories: a change that breaks running workflows fails here. */
+import assert from "node:assert/strict";
 import { Worker } from "@temporalio/worker";
 import { historyFromJSON } from "@temporalio/common/lib/proto-utils.js";
 import { workflowBundle } from "../workers/worker.ts";
@@ -6,17 +7,26 @@ import { test } from "./harness.ts";
 
 const dir = new URL("./histories/", import.meta.url);
 
-for (
-  const [file, what] of [
-    ["deliver_payload_delivered.json", "a delivered payload"],
-    ["deliver_payload_failed.json", "a payload that failed and deactivated its webhook"],
-    [
-      "webhook_lifecycle_reactivated.json",
-      "a webhook deactivated, reactivated by signal, then deleted",
-    ],
-  ] as const
-) {
-  test(`the workflows replay the history of ${what}`, async () => {
+const described: Record<string, string> = {
+  "deliver_payload_delivered.json": "a delivered payload (first version)",
+  "deliver_payload_failed.json":
+    "a payload that failed and deactivated its webhook (first version)",
+  "deliver_payload_local_first_delivered.json": "a payload delivered by its local first attempt",
+  "deliver_payload_local_first_failed.json":
+    "a payload whose local first attempt and activity retries failed, then deactivated its webhook",
+  "webhook_lifecycle_reactivated.json":
+    "a webhook deactivated, reactivated by signal, then deleted",
+};
+
+const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".json"))
+  .sort();
+
+test("every committed history is described and replayed", () => {
+  assert.deepEqual(files, Object.keys(described).sort());
+});
+
+for (const file of files) {
+  test(`the workflows replay the history of ${described[file] ?? file}`, async () => {
     const history = historyFromJSON(JSON.parse(await Deno.readTextFile(new URL(file, dir))));
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
   });

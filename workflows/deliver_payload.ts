@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   sleep,
 } from "@temporalio/workflow";
 import type { Activities } from "../workers/activities.ts";
@@ -17,20 +18,70 @@ const bookkeeping = proxyActivities<Activities>({
 });
 
 /**
- * Marks histories recorded before an attempt that answers 200 also recorded the delivery (one
- * activity on the happy path instead of three). Runs started earlier replay the first version.
+ * Marks runs whose happy path is one activity (the attempt that answers 200 also records the
+ * delivery) instead of three. Runs started earlier replay the first version.
  */
 export const ONE_ACTIVITY_PATCH = "delivery-in-one-activity";
 
+/**
+ * Marks runs whose first attempt is a local activity: it runs in the worker inside the first
+ * workflow task, so a delivery that succeeds at once costs Temporal one workflow task and no
+ * activity task. Later attempts stay regular activities, visible with their retries.
+ */
+export const LOCAL_FIRST_ATTEMPT_PATCH = "first-attempt-local";
+
 /** Delivers one payload to one webhook and records how it ended. */
 export async function deliverPayload(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
-  if (!patched(ONE_ACTIVITY_PATCH)) return await deliverPayloadFirstVersion(input);
-  const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
-  let attemptsMade = 0;
+  if (patched(LOCAL_FIRST_ATTEMPT_PATCH)) return await deliverLocalFirst(input);
+  if (patched(ONE_ACTIVITY_PATCH)) return await retryAttempts(input, 0);
+  return await deliverPayloadFirstVersion(input);
+}
 
+/**
+ * The first attempt: a local activity. Herald's own faults (HeraldUnavailable) are retried in
+ * the worker without counting; an answer other than 200 ends it, counted.
+ */
+const firstAttempt = (input: DeliverPayloadInput) =>
+  proxyLocalActivities<Activities>({
+    startToCloseTimeout: input.timeoutMs + 10_000,
+    summary: "POST to the receiver: attempt 1",
+    retry: {
+      initialInterval: "500ms",
+      backoffCoefficient: 2,
+      maximumInterval: "10s",
+      nonRetryableErrorTypes: [ErrorType.DeliveryFailed, ErrorType.WebhookInactive],
+    },
+  });
+
+async function deliverLocalFirst(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
+  const { payloadId, run, timeoutMs } = input;
+  try {
+    await firstAttempt(input).attemptDelivery({ payloadId, run, timeoutMs });
+    return "delivered";
+  } catch (err) {
+    if (failureType(err) === ErrorType.WebhookInactive) {
+      return await bookkeeping.finishDelivery({ payloadId, run, outcome: "cancelled" });
+    }
+    if (failureType(err) !== ErrorType.DeliveryFailed) throw err;
+  }
+  // The receiver did not answer 200: the rest of the policy, as a regular activity.
+  if (input.maxAttempts > 1) await sleep(input.retryIntervalMs);
+  return await retryAttempts(input, 1);
+}
+
+/**
+ * Attempts as one activity with the seed's retry policy until maxAttempts reached the receiver,
+ * then compensation. An attempt that answers 200 records the payload delivered in the same
+ * transaction.
+ */
+async function retryAttempts(
+  input: DeliverPayloadInput,
+  alreadyMade: number,
+): Promise<DeliveryOutcome> {
+  const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
+  let attemptsMade = alreadyMade;
   while (attemptsMade < maxAttempts) {
     try {
-      // An attempt answered 200 records the payload delivered in the same transaction.
       await attemptActivity(input, attemptsMade).attemptDelivery({ payloadId, run, timeoutMs });
       return "delivered";
     } catch (err) {
@@ -45,11 +96,11 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
   return await compensate(payloadId, webhookId, run);
 }
 
-/** The seed's retry policy: maxAttempts tries, retryIntervalMs apart, coefficient 1. */
+/** The seed's retry policy for the attempts left: retryIntervalMs apart, coefficient 1. */
 function attemptActivity(input: DeliverPayloadInput, attemptsMade: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: input.timeoutMs + 10_000,
-    summary: `POST to the receiver: up to ${input.maxAttempts - attemptsMade} attempts, ${
+    summary: `POST to the receiver: attempts ${attemptsMade + 1} to ${input.maxAttempts}, ${
       input.retryIntervalMs / 1000
     } s apart`,
     retry: {
@@ -93,8 +144,7 @@ async function deliverPayloadFirstVersion(input: DeliverPayloadInput): Promise<D
 }
 
 function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return err.cause.type ?? undefined;
-  }
-  return undefined;
+  // A regular activity's failure wraps the activity's error; a local activity's may arrive as is.
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? cause.type ?? undefined : undefined;
 }

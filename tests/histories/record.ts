@@ -34,10 +34,12 @@ async function publish() {
   return answer.body.payloads[0].id as string;
 }
 
-await save(`payload:${await publish()}`, "deliver_payload_delivered.json");
+// Named after the workflow's newest version; files of earlier versions stay and keep replaying.
+const version = "local_first";
+await save(`payload:${await publish()}`, `deliver_payload_${version}_delivered.json`);
 
 receiver.answer((n) => new Response("no", { status: n > 0 ? 500 : 200 }));
-await save(`payload:${await publish()}`, "deliver_payload_failed.json");
+await save(`payload:${await publish()}`, `deliver_payload_${version}_failed.json`);
 await waitFor("deactivation", async () =>
   (await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey })).body.status ===
     "deactivated");
