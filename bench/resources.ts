@@ -19,6 +19,28 @@ function read(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
 
 let warned = false;
 
+/** CPU seconds of each thread of a process, summed by thread name (digits dropped). */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/stat`);
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+        const name = entry.name === String(pid) ? "main" : comm.replace(/[-\s]*\d+$/, "");
+        out.set(name, (out.get(name) ?? 0) + cpu);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // The process ended.
+  }
+  return out;
+}
+
 /** The children of a process (to find the Temporal server under its watchdog shell). */
 export function childrenOf(pid: number): number[] {
   try {
@@ -31,12 +53,20 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/** What one process used during a window. */
+export interface ProcessResources {
+  peakRssMb: number;
+  cpuSeconds: number;
+  threadCpuSeconds: Record<string, number>;
+}
+
 /** Samples named processes every 100 ms until stopped. */
 export class ResourceSampler {
   #timer: ReturnType<typeof setInterval> | undefined;
   #start = new Map<string, number>();
   #peak = new Map<string, number>();
   #last = new Map<string, number>();
+  #threadsAtStart = new Map<string, Map<string, number>>();
 
   constructor(readonly pids: Record<string, () => number | undefined>) {}
 
@@ -47,6 +77,7 @@ export class ResourceSampler {
     for (const [name, pid] of Object.entries(this.pids)) {
       const r = pid() !== undefined ? read(pid()!) : undefined;
       if (r) this.#start.set(name, r.cpuSeconds);
+      if (pid() !== undefined) this.#threadsAtStart.set(name, threadCpu(pid()!));
     }
     this.#timer = setInterval(() => this.#sample(), 100);
     this.#sample();
@@ -62,16 +93,29 @@ export class ResourceSampler {
     }
   }
 
-  /** Ends the window: peak RSS (MB) and CPU seconds used in it, per process. */
-  stop(): Record<string, { peakRssMb: number; cpuSeconds: number }> {
+  /**
+   * Ends the window: peak RSS (MB) and CPU seconds used in it, per process, with the CPU seconds
+   * of its threads by name (threads that ended during the window are not counted).
+   */
+  stop(): Record<string, ProcessResources> {
     clearInterval(this.#timer);
     this.#sample();
-    const out: Record<string, { peakRssMb: number; cpuSeconds: number }> = {};
-    for (const name of Object.keys(this.pids)) {
+    const out: Record<string, ProcessResources> = {};
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const id = pid();
+      const threads: Record<string, number> = {};
+      if (id !== undefined) {
+        const before = this.#threadsAtStart.get(name) ?? new Map();
+        for (const [thread, cpu] of threadCpu(id)) {
+          const used = Math.round((cpu - (before.get(thread) ?? 0)) * 100) / 100;
+          if (used > 0) threads[thread] = used;
+        }
+      }
       out[name] = {
         peakRssMb: Math.round(this.#peak.get(name) ?? 0),
         cpuSeconds: Math.round(((this.#last.get(name) ?? 0) - (this.#start.get(name) ?? 0)) * 100) /
           100,
+        threadCpuSeconds: threads,
       };
     }
     return out;

@@ -12,21 +12,23 @@ import { newSigningSecret } from "../src/domain/secrets.ts";
 import { VERSION } from "../src/version.ts";
 import { killHard, spawnHerald } from "../tests/processes.ts";
 import { testCertificates } from "../tests/tls.ts";
-import { childrenOf, ResourceSampler } from "./resources.ts";
+import { childrenOf, type ProcessResources, ResourceSampler } from "./resources.ts";
+import { perfAvailable, startProfile } from "./profile.ts";
+import { compareVersions } from "./compare.ts";
 import { type Sink, startSink } from "./sinks.ts";
+import { percentile, round } from "./stats.ts";
 
 const quick = Deno.args.includes("--quick");
+// `--compare ref1,ref2,...`: earlier versions (git refs; `worktree` is the files as they are) too.
+const compareIndex = Deno.args.indexOf("--compare");
+const compareRefs = compareIndex >= 0
+  ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
+  : [];
+const benchStarted = performance.now();
 const ADMIN = "hadm_bench_admin_token_0123456789";
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const say = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 // ---- The stack ------------------------------------------------------------------------------
 say(
@@ -65,8 +67,8 @@ const sampler = new ResourceSampler({
   temporal: () => childrenOf(temporal.pid)[0],
 });
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${apiUrl}${path}`, {
+async function call(method: string, path: string, token: string, body?: unknown, base = apiUrl) {
+  const response = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -74,30 +76,36 @@ async function call(method: string, path: string, token: string, body?: unknown)
   return { status: response.status, body: await response.json() };
 }
 
-async function organizationWith(webhooks: number, sink: Sink): Promise<string> {
-  const org = await call("POST", "/v1/organizations", ADMIN, { name: "bench", plan: "business" });
+async function organizationWith(webhooks: number, sink: Sink, base = apiUrl): Promise<string> {
+  const org = await call(
+    "POST",
+    "/v1/organizations",
+    ADMIN,
+    { name: "bench", plan: "business" },
+    base,
+  );
   const key = org.body.apiKey as string;
   for (let i = 0; i < webhooks; i += 50) {
     await Promise.all(
       Array.from(
         { length: Math.min(50, webhooks - i) },
-        (_, j) => call("POST", "/v1/webhooks", key, { url: `${sink.url}/${i + j}` }),
+        (_, j) => call("POST", "/v1/webhooks", key, { url: `${sink.url}/${i + j}` }, base),
       ),
     );
   }
   return key;
 }
 
-const publish = (key: string, i: number) =>
+const publish = (key: string, i: number, base = apiUrl) =>
   call("POST", "/v1/events", key, {
     event: "bench.item",
     object: "item",
     objectId: `i${i}`,
     data: { i },
-  });
+  }, base);
 
 /** Publishes at `perSecond` for `seconds`, open loop; returns each answer's payload ids and time. */
-async function openLoop(key: string, perSecond: number, seconds: number) {
+async function openLoop(key: string, perSecond: number, seconds: number, base = apiUrl) {
   const sent: Array<{ at: number; ids: string[] }> = [];
   const pending: Promise<void>[] = [];
   const start = performance.now();
@@ -107,7 +115,7 @@ async function openLoop(key: string, perSecond: number, seconds: number) {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     pending.push(
-      publish(key, i).then((a) => {
+      publish(key, i, base).then((a) => {
         if (a.status === 202) {
           sent.push({
             at: performance.now(),
@@ -119,6 +127,40 @@ async function openLoop(key: string, perSecond: number, seconds: number) {
   }
   await Promise.all(pending);
   return sent;
+}
+
+/** Publishes at a rate and measures, for each payload, POST answered → attempt 1 received. */
+async function latencyOf(
+  key: string,
+  sink: Sink,
+  perSecond: number,
+  seconds: number,
+  base = apiUrl,
+) {
+  const sent = await openLoop(key, perSecond, seconds, base);
+  const ids = sent.flatMap((s) => s.ids.map((id) => ({ id, at: s.at })));
+  const deadline = performance.now() + 60_000;
+  while (ids.some(({ id }) => !sink.firstArrival.has(id)) && performance.now() < deadline) {
+    await sleep(20);
+  }
+  const lat = ids.filter(({ id }) => sink.firstArrival.has(id)).map(({ id, at }) =>
+    sink.firstArrival.get(id)! - at
+  );
+  return {
+    delivered: lat.length,
+    expected: ids.length,
+    p50Ms: round(percentile(lat, 50)),
+    p95Ms: round(percentile(lat, 95)),
+    p99Ms: round(percentile(lat, 99)),
+    maxMs: round(Math.max(...lat)),
+  };
+}
+
+/** Waits for the backlog to drain and returns how many more deliveries the sink got meanwhile. */
+async function drainCounting(sink: Sink): Promise<number> {
+  const before = sink.received;
+  await drain();
+  return sink.received - before;
 }
 
 /** Waits until no payload waits for delivery, so one scenario's backlog does not spill into the next. */
@@ -136,8 +178,11 @@ async function drain(): Promise<void> {
 }
 
 const results: Array<Record<string, unknown>> = [];
-function record(scenario: string, numbers: Record<string, unknown>) {
-  const resources = sampler.stop();
+function record(
+  scenario: string,
+  numbers: Record<string, unknown>,
+  resources: Record<string, ProcessResources> = sampler.stop(),
+) {
   const entry = { scenario, ...numbers, resources };
   if (Object.values(resources).every((r) => r.peakRssMb === 0)) {
     say("  (no resource samples were taken)");
@@ -180,45 +225,40 @@ try {
     await drain();
   }
 
-  // ---- Latency: 100 events/s; POST answered → attempt 1 received ------------------------------
+  // ---- Latency: POST answered → attempt 1 received, below saturation and at 100 events/s -----
   {
-    const sink = await startSink();
-    const key = await organizationWith(1, sink);
-    const perSecond = 100;
-    const seconds = quick ? 5 : 60;
+    const rates = [20, 100];
+    const seconds = quick ? 4 : 60;
+    const runs: Array<Record<string, number>> = [];
     sampler.start();
-    const sent = await openLoop(key, perSecond, seconds);
-    const ids = sent.flatMap((s) => s.ids.map((id) => ({ id, at: s.at })));
-    const deadline = performance.now() + 30_000;
-    while (ids.some(({ id }) => !sink.firstArrival.has(id)) && performance.now() < deadline) {
-      await sleep(100);
+    for (const perSecond of rates) {
+      const sink = await startSink();
+      const key = await organizationWith(1, sink);
+      runs.push({
+        eventsPerSecond: perSecond,
+        seconds,
+        ...await latencyOf(key, sink, perSecond, seconds),
+      });
+      say(`  latency at ${perSecond}/s: ${JSON.stringify(runs.at(-1))}`);
+      await sink.close();
+      await drain();
     }
-    const lat = ids.filter(({ id }) => sink.firstArrival.has(id)).map(({ id, at }) =>
-      sink.firstArrival.get(id)! - at
-    );
-    record("latency", {
-      eventsPerSecond: perSecond,
-      seconds,
-      delivered: lat.length,
-      expected: ids.length,
-      p50Ms: round(percentile(lat, 50)),
-      p95Ms: round(percentile(lat, 95)),
-      p99Ms: round(percentile(lat, 99)),
-      maxMs: round(Math.max(...lat)),
-    });
-    await sink.close();
-    await drain();
+    record("latency", { runs });
   }
 
-  // ---- Throughput: increasing delivery rates (10 webhooks per event) --------------------------
+  // ---- Throughput: increasing delivery rates (10 webhooks per event), with a profile ----------
   let bestSustained = 0;
   {
     const sink = await startSink();
     const key = await organizationWith(10, sink);
-    const steps = quick ? [20, 40, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
-    const seconds = quick ? 6 : 60;
+    const steps = quick ? [40, 60, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
+    const seconds = quick ? 5 : 60;
     const stepsOut: Array<Record<string, number | boolean>> = [];
+    const profiling = await perfAvailable();
+    if (!profiling) say("  (perf is not installed: no CPU profile of the Temporal server)");
+    const stopProfile = profiling ? startProfile(childrenOf(temporal.pid)[0]!) : undefined;
     sampler.start();
+    let delivered = 0;
     for (const rate of steps) {
       const before = sink.received;
       const started = performance.now();
@@ -226,11 +266,12 @@ try {
       await sleep(2_000);
       const elapsed = (performance.now() - started) / 1000;
       const got = sink.received - before;
+      delivered += got;
       const expected = rate * seconds;
       const sustained = got >= expected * 0.95;
       stepsOut.push({
         targetDeliveriesPerSecond: rate,
-        deliveriesPerSecond: round(got / elapsed),
+        deliveriesPerSecond: round(got / seconds),
         backlog: expected - got,
         sustained,
       });
@@ -239,31 +280,54 @@ try {
       bestSustained = rate;
       await drain();
     }
-    record("throughput", { maxSustainedDeliveriesPerSecond: bestSustained, steps: stepsOut });
+    const temporalProfile = await stopProfile?.();
+    delivered += await drainCounting(sink);
+    const resources = sampler.stop();
+    const cpuMsPerDelivery = Object.fromEntries(
+      Object.entries(resources).map((
+        [name, r],
+      ) => [name, round((r.cpuSeconds * 1000) / delivered)]),
+    );
+    record("throughput", {
+      maxSustainedDeliveriesPerSecond: bestSustained,
+      steps: stepsOut,
+      delivered,
+      cpuMsPerDelivery,
+      temporalProfile,
+    }, resources);
     await sink.close();
-    await drain();
   }
 
-  // ---- Fan-out: one event to N webhooks --------------------------------------------------------
+  // ---- The same latency with the API and the worker in one process (eager workflow start) -----
   {
-    const sizes = quick ? [1, 10, 100] : [1, 10, 100, 1000];
-    const out: Array<Record<string, number>> = [];
-    sampler.start();
-    for (const n of sizes) {
-      const sink = await startSink();
-      const key = await organizationWith(n, sink);
-      const t = performance.now();
-      const a = await publish(key, 0);
-      const ids: string[] = a.body.payloads.map((p: { id: string }) => p.id);
-      const deadline = performance.now() + 120_000;
-      while (ids.some((id) => !sink.firstArrival.has(id)) && performance.now() < deadline) {
-        await sleep(5);
+    const one = await spawnHerald("start", { ...env, TEMPORAL_TASK_QUEUE: "herald-one-process" });
+    const oneSampler = new ResourceSampler({
+      herald: () => one.child.pid,
+      temporal: () => childrenOf(temporal.pid)[0],
+    });
+    try {
+      const rates = quick ? [20] : [20, 100];
+      const seconds = quick ? 4 : 60;
+      const runs: Array<Record<string, number>> = [];
+      oneSampler.start();
+      for (const perSecond of rates) {
+        const sink = await startSink();
+        const key = await organizationWith(1, sink, one.apiUrl);
+        runs.push({
+          eventsPerSecond: perSecond,
+          seconds,
+          ...await latencyOf(key, sink, perSecond, seconds, one.apiUrl),
+        });
+        say(`  one process, latency at ${perSecond}/s: ${JSON.stringify(runs.at(-1))}`);
+        await sink.close();
+        await drain();
       }
-      const last = Math.max(...ids.map((id) => sink.firstArrival.get(id) ?? Infinity));
-      out.push({ webhooks: n, lastReceivedMs: round(last - t) });
-      await sink.close();
+      const resources = oneSampler.stop();
+      results.push({ scenario: "oneProcessLatency", runs, resources });
+      say(`oneProcessLatency: ${JSON.stringify(runs)} resources ${JSON.stringify(resources)}`);
+    } finally {
+      await killHard(one);
     }
-    record("fanOut", { runs: out });
   }
 
   // ---- Retry timing: receivers answering 500, real 5 s interval -----------------------------
@@ -271,8 +335,7 @@ try {
     const sink = await startSink(500);
     const key = await organizationWith(quick ? 3 : 10, sink);
     sampler.start();
-    const a = await publish(key, 0);
-    const ids: string[] = a.body.payloads.map((p: { id: string }) => p.id);
+    const ids: string[] = (await publish(key, 0)).body.payloads.map((p: { id: string }) => p.id);
     const deadline = performance.now() + 40_000;
     while (
       ids.some((id) => (sink.attempts.get(id)?.length ?? 0) < 5) && performance.now() < deadline
@@ -289,6 +352,29 @@ try {
       maxDeviationMs: round(Math.max(...deviations)),
     });
     await sink.close();
+  }
+
+  // ---- Fan-out: one event to N webhooks --------------------------------------------------------
+  {
+    const sizes = quick ? [1, 10, 100] : [1, 10, 100, 1000];
+    const out: Array<Record<string, number>> = [];
+    sampler.start();
+    for (const n of sizes) {
+      const sink = await startSink();
+      const key = await organizationWith(n, sink);
+      await sleep(500);
+      const t = performance.now();
+      const a = await publish(key, 0);
+      const ids: string[] = a.body.payloads.map((p: { id: string }) => p.id);
+      const deadline = performance.now() + 120_000;
+      while (ids.some((id) => !sink.firstArrival.has(id)) && performance.now() < deadline) {
+        await sleep(5);
+      }
+      const last = Math.max(...ids.map((id) => sink.firstArrival.get(id) ?? Infinity));
+      out.push({ webhooks: n, lastReceivedMs: round(last - t) });
+      await sink.close();
+    }
+    record("fanOut", { runs: out });
   }
 
   // ---- Raw limit: a plain keep-alive HTTPS POST loop to the same kind of sink ---------------
@@ -341,6 +427,18 @@ try {
     client.close();
     await sink.close();
   }
+
+  // ---- Versions: the same loads on earlier versions, in this run -----------------------------
+  if (compareRefs.length) {
+    say(`Comparing versions: ${compareRefs.join(", ")}`);
+    const versions = await compareVersions(compareRefs, {
+      env,
+      temporalPid: () => childrenOf(temporal.pid)[0],
+      adminToken: ADMIN,
+      say,
+    }, quick);
+    results.push({ scenario: "versions", versions, resources: {} });
+  }
 } finally {
   await Promise.all([apiProcess, workerProcess].map(killHard));
   await temporal.stop();
@@ -356,6 +454,7 @@ const machine = {
   herald: VERSION,
   mode: quick ? "quick" : "full",
   date: new Date().toISOString(),
+  durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
 };
 const dir = new URL("./", import.meta.url).pathname;
 await Deno.writeTextFile(
@@ -369,28 +468,37 @@ Deno.exit(0);
 function renderMarkdown(m: typeof machine, rs: Array<Record<string, unknown>>): string {
   // deno-lint-ignore no-explicit-any
   const get = (name: string) => rs.find((r) => r.scenario === name) as any;
-  const res = (r: { resources: Record<string, { peakRssMb: number; cpuSeconds: number }> }) =>
-    ["api", "worker", "temporal"].map((p) =>
-      `${p} ${r.resources[p]?.peakRssMb} MB / ${r.resources[p]?.cpuSeconds} s`
-    )
-      .join("; ");
+  const res = (r: { resources: Record<string, ProcessResources> }, names: string[]) =>
+    names.filter((p) => r.resources[p]).map((p) =>
+      `${p} ${r.resources[p]!.peakRssMb} MB / ${r.resources[p]!.cpuSeconds} s`
+    ).join("; ") || "-";
+  const three = ["api", "worker", "temporal"];
   const ingest = get("ingest"),
     latency = get("latency"),
     tp = get("throughput"),
+    one = get("oneProcessLatency"),
     fan = get("fanOut"),
     retry = get("retryTiming"),
     raw = get("rawLimit");
+  // deno-lint-ignore no-explicit-any
+  const lat = (r: any) =>
+    `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
   const template = Deno.readTextFileSync(`${dir}BENCHMARKS.template.md`);
   const table = [
-    "| scenario | result | peak RSS / CPU seconds (API; worker; Temporal) |",
+    "| scenario | result | peak RSS / CPU seconds in the scenario |",
     "| --- | --- | --- |",
     `| ingest (${ingest.concurrency} clients, ${ingest.seconds} s, 1 webhook per organization) | ${ingest.requestsPerSecond} requests/s, p50 ${ingest.p50Ms} ms, p99 ${ingest.p99Ms} ms | ${
-      res(ingest)
+      res(ingest, three)
     } |`,
-    `| latency (${latency.eventsPerSecond} events/s, ${latency.seconds} s): POST answered → attempt 1 received | p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.delivered}/${latency.expected}) | ${
-      res(latency)
+    `| latency, API and worker apart (${
+      latency.runs[0].seconds
+    } s per rate): POST answered → attempt 1 received | ${latency.runs.map(lat).join("<br>")} | ${
+      res(latency, three)
     } |`,
-    `| throughput (10 webhooks per event, steps ${
+    `| latency, API and worker in one process (eager start) | ${one.runs.map(lat).join("<br>")} | ${
+      res(one, ["herald", "temporal"])
+    } |`,
+    `| throughput (10 webhooks per event, ${tp.steps[0] ? "steps" : ""} ${
       tp.steps.map((s: { targetDeliveriesPerSecond: number }) => s.targetDeliveriesPerSecond).join(
         ", ",
       )
@@ -399,16 +507,42 @@ function renderMarkdown(m: typeof machine, rs: Array<Record<string, unknown>>): 
         s: { targetDeliveriesPerSecond: number; deliveriesPerSecond: number; sustained: boolean },
       ) => `${s.targetDeliveriesPerSecond}→${s.deliveriesPerSecond}${s.sustained ? "" : " ✗"}`)
         .join(", ")
-    }) | ${res(tp)} |`,
+    }) | ${res(tp, three)} |`,
     `| fan-out: one event, time until the last webhook has it | ${
       fan.runs.map((r: { webhooks: number; lastReceivedMs: number }) =>
         `${r.webhooks}: ${r.lastReceivedMs} ms`
       ).join("; ")
-    } | ${res(fan)} |`,
+    } | ${res(fan, three)} |`,
     `| retry timing (${retry.payloads} payloads answered 500, 5 s interval) | mean gap ${retry.meanGapMs} ms, max deviation ${retry.maxDeviationMs} ms over ${retry.gaps} gaps | ${
-      res(retry)
+      res(retry, three)
     } |`,
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
+  ].join("\n");
+
+  // Where the time goes: CPU per delivery by process, threads, and the Temporal server's profile.
+  const perDelivery = Object.entries(tp.cpuMsPerDelivery as Record<string, number>)
+    .map(([p, ms]) => `${p} ${ms} ms`).join(", ");
+  const threads = ["api", "worker"].map((p) => {
+    const t = tp.resources[p]?.threadCpuSeconds as Record<string, number> | undefined;
+    if (!t) return "";
+    const total = Object.values(t).reduce((a, b) => a + b, 0) || 1;
+    const parts = Object.entries(t).sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([name, cpu]) => `${name} ${Math.round((cpu / total) * 100)} %`);
+    return `- ${p}: ${parts.join(", ")}`;
+  }).filter(Boolean).join("\n");
+  const profile = tp.temporalProfile
+    ? `- temporal (perf, ${tp.temporalProfile.samples} samples): ${
+      Object.entries(tp.temporalProfile.percentByPart as Record<string, number>)
+        .map(([part, pct]) => `${part} ${pct} %`).join(", ")
+    }`
+    : "- temporal: no profile (perf is not installed)";
+  const whereTimeGoes = [
+    `CPU per delivery during the throughput scenario (${tp.delivered} deliveries): ${perDelivery}.`,
+    "",
+    "CPU by thread (Herald's processes) and by part of the program (the Temporal server):",
+    "",
+    threads,
+    profile,
   ].join("\n");
   return template
     .replace(
@@ -417,5 +551,27 @@ function renderMarkdown(m: typeof machine, rs: Array<Record<string, unknown>>): 
         m.date.slice(0, 10)
       }`,
     )
-    .replace("{{table}}", table);
+    .replace("{{table}}", table)
+    .replace("{{profile}}", whereTimeGoes)
+    .replace("{{versions}}", renderVersions(get("versions")?.versions))
+    .replace(
+      "{{duration}}",
+      m.durationSeconds
+        ? `${Math.floor(m.durationSeconds / 60)} min ${m.durationSeconds % 60} s`
+        : "?",
+    );
+}
+
+// deno-lint-ignore no-explicit-any
+function renderVersions(versions: any[] | undefined): string {
+  if (!versions?.length) {
+    return "(This run compared no versions: `deno task bench --quick --compare <ref>,<ref>` does.)";
+  }
+  return [
+    "| version | latency at 20 events/s, p50 / p99 | 80 deliveries/s for the window: delivered per s, backlog drained after | CPU ms per delivery (API; worker; Temporal) | peak RSS (API; worker) |",
+    "| --- | --- | --- | --- | --- |",
+    ...versions.map((v) =>
+      `| ${v.version} (${v.commit}) | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
+    ),
+  ].join("\n");
 }

@@ -1,15 +1,26 @@
 /** Herald as separate processes (`main.ts start|api|worker`), for crash and scale-out tests. */
 import { waitFor } from "./harness.ts";
 
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-  "--allow-net",
-  "--allow-run",
-];
+const PROJECT_DIR = new URL("../", import.meta.url).pathname;
+
+/**
+ * The `deno task <mode>` command line as environment and `deno` arguments, so that processes run
+ * exactly what users run (permissions, V8 flags, allocator settings).
+ */
+export function taskCommand(mode: "start" | "api" | "worker", projectDir = PROJECT_DIR): {
+  env: Record<string, string>;
+  args: string[];
+} {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${projectDir}/deno.json`)).tasks;
+  const words = (tasks[mode] as string).split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0]!)) {
+    const [name, value] = words.shift()!.split("=", 2) as [string, string];
+    env[name] = value;
+  }
+  if (words.shift() !== "deno") throw new Error(`deno task ${mode} does not run deno`);
+  return { env, args: words };
+}
 
 /** A Herald process and what it printed. */
 export interface HeraldProcess {
@@ -22,20 +33,32 @@ export interface HeraldProcess {
   exited: Promise<Deno.CommandStatus>;
 }
 
-/** The command that runs `main.ts <mode>` with only the given environment (plus PATH and HOME). */
+/** Where and how a Herald process runs. */
+export interface ProcessOptions {
+  /** Extra `deno run` arguments (V8 flags for a profile, say). */
+  denoArgs?: string[];
+  /** The project to run: this one by default (the benchmark compares earlier versions too). */
+  projectDir?: string;
+}
+
+/** The command that runs `deno task <mode>` with only the given environment (plus PATH and HOME). */
 export function heraldCommand(
-  mode: string,
+  mode: "start" | "api" | "worker",
   env: Record<string, string>,
-  denoArgs: string[] = [],
+  options: ProcessOptions = {},
 ): Deno.Command {
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "NO_COLOR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const task = taskCommand(mode, projectDir);
+  const [run, ...rest] = task.args;
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ...denoArgs, "main.ts", mode],
-    env: { ...base, ...env },
+    args: [run!, ...(options.denoArgs ?? []), ...rest],
+    cwd: projectDir,
+    env: { ...base, ...task.env, ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -54,9 +77,9 @@ function collect(stream: ReadableStream<Uint8Array>) {
 export async function spawnHerald(
   mode: "start" | "api" | "worker",
   env: Record<string, string>,
-  denoArgs: string[] = [],
+  options: ProcessOptions = {},
 ): Promise<HeraldProcess> {
-  const child = heraldCommand(mode, env, denoArgs).spawn();
+  const child = heraldCommand(mode, env, options).spawn();
   const out = collect(child.stdout);
   const err = collect(child.stderr);
   const exited = Promise.all([child.status, out.done, err.done]).then(([status]) => status);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Worker } from "@temporalio/worker";
 import { historyFromJSON } from "@temporalio/common/lib/proto-utils.js";
-import { workflowBundle } from "../workers/worker.ts";
+import { workflowBundle } from "../workers/bundle.ts";
 import { test } from "./harness.ts";
 
 const dir = new URL("./histories/", import.meta.url);

@@ -4,9 +4,10 @@
  * Deno's summary line over all files.
  */
 const dir = new URL(".", import.meta.url).pathname;
-const filter = Deno.args[0];
+// An optional pattern (a regular expression) picks files by name: `deno task test "delivery|replay"`.
+const filter = Deno.args[0] ? new RegExp(Deno.args[0]) : undefined;
 const files = [...Deno.readDirSync(dir)]
-  .filter((e) => e.isFile && e.name.endsWith("_test.ts") && (!filter || e.name.includes(filter)))
+  .filter((e) => e.isFile && e.name.endsWith("_test.ts") && (!filter || filter.test(e.name)))
   .map((e) => e.name).sort();
 
 // Type-check every file once, then run each without checking again.

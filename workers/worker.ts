@@ -1,30 +1,13 @@
 /** The Temporal worker: polls Herald's task queue and runs deliveries and lifecycles. */
-import { bundleWorkflowCode, type NativeConnection, Worker } from "@temporalio/worker";
+import { type NativeConnection, Worker } from "@temporalio/worker";
+import { workflowBundle } from "./bundle.ts";
 import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
 import type { TemporalTarget } from "../src/temporal/client.ts";
-import { log } from "../src/log.ts";
 import { createActivities } from "./activities.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
 import { type DeliverySettings, lifecycleTaskQueue } from "../src/temporal/deliveries.ts";
-
-let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
-
-/** Bundles `workflows/` once per process. */
-export function workflowBundle(): ReturnType<typeof bundleWorkflowCode> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: new URL("../workflows/mod.ts", import.meta.url).pathname,
-    logger: {
-      trace() {},
-      debug() {},
-      info() {},
-      warn() {},
-      error: (m: string) => log.error(m),
-    } as never,
-  });
-  return bundle;
-}
 
 /** What a running worker offers its owner. */
 export interface RunningWorker {
@@ -43,7 +26,8 @@ export interface WorkerOptions {
   client: Client;
   /** Extra CA certificates (PEM) trusted for deliveries. */
   caCerts?: string[];
-  maxConcurrentActivities?: number;
+  /** Attempts that may run at once (local and regular activities alike); 200 by default. */
+  maxConcurrentAttempts?: number;
   urlPolicy: UrlPolicy;
   delivery: DeliverySettings;
 }
@@ -62,6 +46,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       urlPolicy: options.urlPolicy,
       delivery: options.delivery,
     });
+    const concurrency = options.maxConcurrentAttempts ?? 200;
     const common = {
       connection,
       namespace: options.target.namespace,
@@ -74,9 +59,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await Worker.create({
         ...common,
         taskQueue: options.target.taskQueue,
-        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
+        // Attempt 1 runs as a local activity inside a workflow task, which holds its slot
+        // while the receiver answers: as many slots as attempts may run at once.
+        maxConcurrentActivityTaskExecutions: concurrency,
+        maxConcurrentLocalActivityExecutions: concurrency,
+        maxConcurrentWorkflowTaskExecutions: concurrency,
+        // Deliveries waiting for a retry stay cached up to this many; others replay on wake-up.
+        maxCachedWorkflows: concurrency * 2,
       }),
-      await Worker.create({ ...common, taskQueue: lifecycleTaskQueue(options.target.taskQueue) }),
+      await Worker.create({
+        ...common,
+        taskQueue: lifecycleTaskQueue(options.target.taskQueue),
+        maxCachedWorkflows: 50,
+      }),
     ];
     const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() =>
       httpClient.close()

@@ -141,9 +141,6 @@ exec 3<&-
 wait $server`;
   const child = new Deno.Command("sh", {
     args: ["-c", watchdog, cli, ...args],
-    // The server's garbage collector runs less often: it trades memory, which one machine has,
-    // for CPU, which everything on it shares. An operator's own GOGC wins.
-    env: { GOGC: Deno.env.get("GOGC") ?? "400" },
     stdin: "piped",
     stdout: "null",
     stderr: "inherit",
