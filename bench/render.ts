@@ -1,0 +1,177 @@
+/**
+ * BENCHMARKS.md from a run's results, through `bench/BENCHMARKS.template.md`. Run alone
+ * (`deno run --allow-read --allow-write bench/render.ts`) it renders bench/results.json again, after
+ * a change to the template.
+ */
+import type { ProcessResources } from "./resources.ts";
+
+/** The machine and run a table was measured on. */
+export interface Machine {
+  cores: number;
+  memoryGb: number;
+  deno: string;
+  herald: string;
+  mode: string;
+  date: string;
+  durationSeconds?: number;
+}
+
+const dir = new URL("./", import.meta.url).pathname;
+
+export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): string {
+  // deno-lint-ignore no-explicit-any
+  const get = (name: string) => rs.find((r) => r.scenario === name) as any;
+  const res = (r: { resources: Record<string, ProcessResources> }, names: string[]) =>
+    names.filter((p) => r.resources[p]).map((p) =>
+      `${p} ${r.resources[p]!.peakRssMb} MB / ${r.resources[p]!.cpuSeconds} s`
+    ).join("; ") || "-";
+  const three = ["api", "worker", "temporal"];
+  const ingest = get("ingest"),
+    latency = get("latency"),
+    tp = get("throughput"),
+    one = get("oneProcessLatency"),
+    fan = get("fanOut"),
+    retry = get("retryTiming"),
+    raw = get("rawLimit");
+  // deno-lint-ignore no-explicit-any
+  const lat = (r: any) =>
+    `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
+  const template = Deno.readTextFileSync(`${dir}BENCHMARKS.template.md`);
+  const table = [
+    "| scenario | result | peak RSS / CPU seconds in the scenario |",
+    "| --- | --- | --- |",
+    `| ingest (${ingest.concurrency} clients, ${ingest.seconds} s, 1 webhook per organization) | ${ingest.requestsPerSecond} requests/s, p50 ${ingest.p50Ms} ms, p99 ${ingest.p99Ms} ms | ${
+      res(ingest, three)
+    } |`,
+    `| latency, API and worker apart (${
+      latency.runs[0].seconds
+    } s per rate): POST answered → attempt 1 received | ${latency.runs.map(lat).join("<br>")} | ${
+      res(latency, three)
+    } |`,
+    `| latency, API and worker in one process (eager start) | ${one.runs.map(lat).join("<br>")} | ${
+      res(one, ["herald", "temporal"])
+    } |`,
+    `| throughput (10 webhooks per event, ${tp.steps[0] ? "steps" : ""} ${
+      tp.steps.map((s: { targetDeliveriesPerSecond: number }) => s.targetDeliveriesPerSecond).join(
+        ", ",
+      )
+    }/s) | highest sustained: ${tp.maxSustainedDeliveriesPerSecond} deliveries/s (${
+      tp.steps.map((
+        s: { targetDeliveriesPerSecond: number; deliveriesPerSecond: number; sustained: boolean },
+      ) => `${s.targetDeliveriesPerSecond}→${s.deliveriesPerSecond}${s.sustained ? "" : " ✗"}`)
+        .join(", ")
+    }) | ${res(tp, three)} |`,
+    `| fan-out: one event, time until the last webhook has it | ${
+      fan.runs.map((r: { webhooks: number; lastReceivedMs: number }) =>
+        `${r.webhooks}: ${r.lastReceivedMs} ms`
+      ).join("; ")
+    } | ${res(fan, three)} |`,
+    `| retry timing (${retry.payloads} payloads answered 500, 5 s interval) | mean gap ${retry.meanGapMs} ms, max deviation ${retry.maxDeviationMs} ms over ${retry.gaps} gaps | ${
+      res(retry, three)
+    } |`,
+    `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
+  ].join("\n");
+
+  // Where the time goes: CPU per delivery by process, threads, and the Temporal server's profile.
+  const perDelivery = Object.entries(tp.cpuMsPerDelivery as Record<string, number>)
+    .map(([p, ms]) => `${p} ${ms} ms`).join(", ");
+  const threads = ["api", "worker"].map((p) => {
+    const t = tp.resources[p]?.threadCpuSeconds as Record<string, number> | undefined;
+    if (!t) return "";
+    const total = Object.values(t).reduce((a, b) => a + b, 0) || 1;
+    const parts = Object.entries(t).sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([name, cpu]) => `${name} ${Math.round((cpu / total) * 100)} %`);
+    return `- ${p}: ${parts.join(", ")}`;
+  }).filter(Boolean).join("\n");
+  const profile = tp.temporalProfile
+    ? `- temporal (perf, ${tp.temporalProfile.samples} samples): ${
+      Object.entries(tp.temporalProfile.percentByPart as Record<string, number>)
+        .map(([part, pct]) => `${part} ${pct} %`).join(", ")
+    }`
+    : "- temporal: no profile (perf is not installed)";
+  const whereTimeGoes = [
+    `CPU per delivery during the throughput scenario (${tp.delivered} deliveries): ${perDelivery}.`,
+    "",
+    "CPU by thread (Herald's processes) and by part of the program (the Temporal server):",
+    "",
+    threads,
+    profile,
+  ].join("\n");
+  return template
+    .replace(
+      "{{machine}}",
+      `${m.cores} cores, ${m.memoryGb} GiB; Deno ${m.deno}; Herald ${m.herald}; ${m.mode} run of ${
+        m.date.slice(0, 10)
+      }`,
+    )
+    .replace("{{table}}", table)
+    .replace("{{profile}}", whereTimeGoes)
+    .replace("{{versions}}", renderVersions(get("versions")?.versions))
+    .replace("{{targets}}", renderTargets(rs))
+    .replace(
+      "{{duration}}",
+      m.durationSeconds
+        ? `${Math.floor(m.durationSeconds / 60)} min ${m.durationSeconds % 60} s`
+        : "?",
+    );
+}
+
+// deno-lint-ignore no-explicit-any
+function renderVersions(versions: any[] | undefined): string {
+  if (!versions?.length) {
+    return "(This run compared no versions: `deno task bench --quick --compare <ref>,<ref>` does.)";
+  }
+  return [
+    "| version | latency at 20 events/s, p50 / p99 | 80 deliveries/s for the window: delivered per s, backlog drained after | CPU ms per delivery (API; worker; Temporal) | peak RSS (API; worker) |",
+    "| --- | --- | --- | --- | --- |",
+    ...versions.map((v) =>
+      `| ${v.version} (${v.commit}) | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
+    ),
+  ].join("\n");
+}
+
+/** The targets set for this machine, and what this run measured against each. */
+function renderTargets(rs: Array<Record<string, unknown>>): string {
+  // deno-lint-ignore no-explicit-any
+  const get = (name: string) => rs.find((r) => r.scenario === name) as any;
+  const tp = get("throughput"), latency = get("latency"), retry = get("retryTiming");
+  const at100 = latency.runs.find((r: { eventsPerSecond: number }) => r.eventsPerSecond === 100);
+  const peak = (name: string) =>
+    Math.max(
+      ...rs.map((r) =>
+        (r.resources as Record<string, ProcessResources> | undefined)?.[name]?.peakRssMb ?? 0
+      ),
+    );
+  const row = (target: string, measured: string, met: boolean) =>
+    `| ${target} | ${measured} | ${met ? "met" : "not met"} |`;
+  return [
+    "| target | measured in this run | |",
+    "| --- | --- | --- |",
+    row(
+      "at least 500 deliveries/s sustained",
+      `${tp.maxSustainedDeliveriesPerSecond} deliveries/s`,
+      tp.maxSustainedDeliveriesPerSecond >= 500,
+    ),
+    row(
+      "at 100 events/s, first attempt p50 ≤ 30 ms and p99 ≤ 150 ms",
+      `p50 ${at100.p50Ms} ms, p99 ${at100.p99Ms} ms`,
+      at100.p50Ms <= 30 && at100.p99Ms <= 150,
+    ),
+    row(
+      "retry gaps within 100 ms of 5 s",
+      `max deviation ${retry.maxDeviationMs} ms over ${retry.gaps} gaps`,
+      retry.maxDeviationMs <= 100,
+    ),
+    row(
+      "each of Herald's processes under 200 MB RSS",
+      `peak over all scenarios: API ${peak("api")} MB, worker ${peak("worker")} MB`,
+      peak("api") < 200 && peak("worker") < 200,
+    ),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const { machine, results } = JSON.parse(await Deno.readTextFile(`${dir}results.json`));
+  await Deno.writeTextFile(`${dir}../BENCHMARKS.md`, renderMarkdown(machine, results));
+  console.log("rendered BENCHMARKS.md from bench/results.json");
+}
