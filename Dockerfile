@@ -8,7 +8,10 @@ COPY deno.json deno.lock ./
 RUN deno install --frozen
 
 COPY . .
-RUN deno cache main.ts && chown -R deno:deno /app
+# The workflow bundle is built here once, so a worker starts without running the bundler.
+RUN deno cache main.ts \
+  && deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi workers/bundle.ts \
+  && chown -R deno:deno /app
 USER deno
 
 ENV HOST=0.0.0.0 PORT=8080 HERALD_DATA_DIR=/app/data

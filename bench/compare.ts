@@ -29,6 +29,8 @@ export interface CompareStack {
   temporalPid: () => number | undefined;
   adminToken: string;
   say: (line: string) => void;
+  /** Waits until the previous load has been worked off (database and Temporal). */
+  settle: () => Promise<void>;
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -67,6 +69,7 @@ export async function compareVersions(
       if (!install.success) throw new Error(new TextDecoder().decode(install.stderr));
     }
     try {
+      await stack.settle();
       results.push(await measureVersion(ref, commit, dir, stack, quick));
       stack.say(`  version ${ref}: ${JSON.stringify(results.at(-1))}`);
     } finally {

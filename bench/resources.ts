@@ -2,7 +2,7 @@
 
 const TICKS_PER_SECOND = 100;
 
-function read(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
+export function read(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);

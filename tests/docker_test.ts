@@ -75,6 +75,8 @@ test("the Dockerfile: official Deno image, cached dependency layer, non-root, he
   const copyAll = lines.findIndex((l) => l === "COPY . .");
   assert.ok(copyManifest >= 0 && copyManifest < install && install < copyAll);
   assert.ok(lines.includes("USER deno"));
+  // The workflow bundle is built into the image, so workers start without the bundler.
+  assert.match(dockerfile, /deno run [^\n]*workers\/bundle\.ts/);
   assert.match(dockerfile, /HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/);
   assert.ok(dockerfile.includes("ENV HOST=0.0.0.0"));
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);

@@ -32,14 +32,14 @@ export async function bundleInProcess(): Promise<WorkflowBundle> {
 }
 
 /** The cache file of the current sources: a hash of every workflow file and the SDK version. */
-export async function bundleCacheFile(): Promise<string> {
-  const names = [...Deno.readDirSync(WORKFLOWS_DIR)].map((e) => e.name).filter((n) =>
+export async function bundleCacheFile(workflowsDir: URL = WORKFLOWS_DIR): Promise<string> {
+  const names = [...Deno.readDirSync(workflowsDir)].map((e) => e.name).filter((n) =>
     n.endsWith(".ts")
   ).sort();
   const imports = JSON.parse(await Deno.readTextFile(new URL("deno.json", PROJECT_DIR))).imports;
   let text = `${imports["@temporalio/workflow"]}\n${imports["@temporalio/worker"]}\n`;
   for (const name of names) {
-    text += `${name}\n${await Deno.readTextFile(new URL(name, WORKFLOWS_DIR))}\n`;
+    text += `${name}\n${await Deno.readTextFile(new URL(name, workflowsDir))}\n`;
   }
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const hash = [...new Uint8Array(digest)].slice(0, 8).map((b) => b.toString(16).padStart(2, "0"))
