@@ -171,7 +171,7 @@ async function drainCounting(sink: Sink): Promise<number> {
 
 /** Waits until no payload waits for delivery, so one scenario's backlog does not spill into the next. */
 async function drain(): Promise<void> {
-  const deadline = performance.now() + 180_000;
+  const deadline = performance.now() + 300_000;
   while (performance.now() < deadline) {
     const row = await observer.db.selectFrom("payloads").select((eb) =>
       eb.fn.countAll<number>().as("n")
@@ -180,7 +180,7 @@ async function drain(): Promise<void> {
     if (Number(row.n) === 0) return await settle(deadline);
     await sleep(500);
   }
-  say("  (the backlog did not drain within 3 minutes)");
+  say("  (the backlog did not drain within 5 minutes)");
 }
 
 /**
@@ -199,6 +199,73 @@ async function settle(deadline: number): Promise<void> {
 }
 
 const results: Array<Record<string, unknown>> = [];
+
+const latencyRuns: Array<Record<string, number>> = [];
+const latencyResources: Array<Record<string, ProcessResources>> = [];
+const oneProcessRuns: Array<Record<string, number>> = [];
+const oneProcessResources: Array<Record<string, ProcessResources>> = [];
+const latencySeconds = quick ? 4 : 60;
+
+/** Latency at a rate, one webhook per event, with the API and the worker apart. */
+async function latencyApart(perSecond: number, thenDrain = true) {
+  const sink = await startSink();
+  const key = await organizationWith(1, sink);
+  sampler.start();
+  const run = {
+    eventsPerSecond: perSecond,
+    seconds: latencySeconds,
+    ...await latencyOf(key, sink, perSecond, latencySeconds),
+  };
+  latencyResources.push(sampler.stop());
+  latencyRuns.push(run);
+  say(`latency at ${perSecond}/s: ${JSON.stringify(run)}`);
+  await sink.close();
+  if (thenDrain) await drain();
+}
+
+/** The same in one process running both (`deno task start`: eager workflow start). */
+async function latencyInOneProcess(perSecond: number, thenDrain = true) {
+  const one = await spawnHerald("start", { ...env, TEMPORAL_TASK_QUEUE: "herald-one-process" });
+  const oneSampler = new ResourceSampler({
+    herald: () => one.child.pid,
+    temporal: () => childrenOf(temporal.pid)[0],
+  });
+  try {
+    const sink = await startSink();
+    const key = await organizationWith(1, sink, one.apiUrl);
+    oneSampler.start();
+    const run = {
+      eventsPerSecond: perSecond,
+      seconds: latencySeconds,
+      ...await latencyOf(key, sink, perSecond, latencySeconds, one.apiUrl),
+    };
+    oneProcessResources.push(oneSampler.stop());
+    oneProcessRuns.push(run);
+    say(`one process, latency at ${perSecond}/s: ${JSON.stringify(run)}`);
+    await sink.close();
+    if (thenDrain) await drain();
+  } finally {
+    await killHard(one);
+  }
+}
+
+/** Resources of several windows: the highest peak and the sum of CPU. */
+function merged(
+  windows: Array<Record<string, ProcessResources>>,
+): Record<string, ProcessResources> {
+  const out: Record<string, ProcessResources> = {};
+  for (const window of windows) {
+    for (const [name, r] of Object.entries(window)) {
+      const m = out[name] ??= { peakRssMb: 0, cpuSeconds: 0, threadCpuSeconds: {} };
+      m.peakRssMb = Math.max(m.peakRssMb, r.peakRssMb);
+      m.cpuSeconds = round(m.cpuSeconds + r.cpuSeconds, 2);
+      for (const [t, cpu] of Object.entries(r.threadCpuSeconds)) {
+        m.threadCpuSeconds[t] = round((m.threadCpuSeconds[t] ?? 0) + cpu, 2);
+      }
+    }
+  }
+  return out;
+}
 function record(
   scenario: string,
   numbers: Record<string, unknown>,
@@ -298,58 +365,9 @@ try {
     await sink.close();
   }
 
-  // ---- Latency: POST answered → attempt 1 received, below saturation and at 100 events/s -----
-  {
-    const rates = [20, 100];
-    const seconds = quick ? 4 : 60;
-    const runs: Array<Record<string, number>> = [];
-    sampler.start();
-    for (const perSecond of rates) {
-      const sink = await startSink();
-      const key = await organizationWith(1, sink);
-      runs.push({
-        eventsPerSecond: perSecond,
-        seconds,
-        ...await latencyOf(key, sink, perSecond, seconds),
-      });
-      say(`  latency at ${perSecond}/s: ${JSON.stringify(runs.at(-1))}`);
-      await sink.close();
-      await drain();
-    }
-    record("latency", { runs });
-  }
-
-  // ---- The same latency with the API and the worker in one process (eager workflow start) -----
-  {
-    const one = await spawnHerald("start", { ...env, TEMPORAL_TASK_QUEUE: "herald-one-process" });
-    const oneSampler = new ResourceSampler({
-      herald: () => one.child.pid,
-      temporal: () => childrenOf(temporal.pid)[0],
-    });
-    try {
-      const rates = quick ? [20] : [20, 100];
-      const seconds = quick ? 4 : 60;
-      const runs: Array<Record<string, number>> = [];
-      oneSampler.start();
-      for (const perSecond of rates) {
-        const sink = await startSink();
-        const key = await organizationWith(1, sink, one.apiUrl);
-        runs.push({
-          eventsPerSecond: perSecond,
-          seconds,
-          ...await latencyOf(key, sink, perSecond, seconds, one.apiUrl),
-        });
-        say(`  one process, latency at ${perSecond}/s: ${JSON.stringify(runs.at(-1))}`);
-        await sink.close();
-        await drain();
-      }
-      const resources = oneSampler.stop();
-      results.push({ scenario: "oneProcessLatency", runs, resources });
-      say(`oneProcessLatency: ${JSON.stringify(runs)} resources ${JSON.stringify(resources)}`);
-    } finally {
-      await killHard(one);
-    }
-  }
+  // ---- Latency below saturation: 20 events/s, API and worker apart, then in one process ------
+  await latencyApart(20);
+  await latencyInOneProcess(20);
 
   // ---- Retry timing: receivers answering 500, real 5 s interval -----------------------------
   {
@@ -461,6 +479,17 @@ try {
     }, quick);
     results.push({ scenario: "versions", versions, resources: {} });
   }
+
+  // ---- Latency at 100 events/s: last, since it overloads this machine ------------------------
+  // Nothing is measured after the last one, so its backlog is left to the teardown.
+  await latencyApart(100, !quick);
+  if (!quick) await latencyInOneProcess(100, false);
+  results.push({ scenario: "latency", runs: latencyRuns, resources: merged(latencyResources) });
+  results.push({
+    scenario: "oneProcessLatency",
+    runs: oneProcessRuns,
+    resources: merged(oneProcessResources),
+  });
 } finally {
   await Promise.all([apiProcess, workerProcess].map(killHard));
   await temporal.stop();
