@@ -66,9 +66,11 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
         `${r.webhooks}: ${r.lastReceivedMs} ms`
       ).join("; ")
     } | ${res(fan, three)} |`,
-    `| retry timing (${retry.payloads} payloads answered 500, 5 s interval) | mean gap ${retry.meanGapMs} ms, max deviation ${retry.maxDeviationMs} ms over ${retry.gaps} gaps | ${
-      res(retry, three)
-    } |`,
+    `| retry timing (${retry.payloads} payloads answered 500, 5 s interval) | mean gap ${retry.meanGapMs} ms, max deviation ${retry.maxDeviationMs} ms over ${retry.gaps} gaps${
+      retry.maxDeviationMsByGap
+        ? ` (by gap, 1→2 to 4→5: ${retry.maxDeviationMsByGap.join(", ")} ms)`
+        : ""
+    } | ${res(retry, three)} |`,
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
   ].join("\n");
 
@@ -121,13 +123,32 @@ function renderVersions(versions: any[] | undefined): string {
   if (!versions?.length) {
     return "(This run compared no versions: `deno task bench --quick --compare <ref>,<ref>` does.)";
   }
-  return [
+  const name = (v: { version: string; commit: string }) =>
+    v.version === v.commit ? v.commit : `${v.version} (${v.commit})`;
+  const ratio = (after: number, before: number) => `×${(after / before).toFixed(2)}`;
+  const table = [
     "| version | latency at 20 events/s, p50 / p99 | 80 deliveries/s for the window: delivered per s, backlog drained after | CPU ms per delivery (API; worker; Temporal) | peak RSS (API; worker) |",
     "| --- | --- | --- | --- | --- |",
     ...versions.map((v) =>
-      `| ${v.version} (${v.commit}) | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
+      `| ${
+        name(v)
+      } | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
     ),
-  ].join("\n");
+  ];
+  // Each version against the one before it, as ratios (below 1 is less time, CPU or memory).
+  const steps = versions.slice(1).map((v, k) => {
+    const b = versions[k];
+    return `- ${name(b)} → ${name(v)}: latency p50 ${
+      ratio(v.latencyAt20PerSecond.p50Ms, b.latencyAt20PerSecond.p50Ms)
+    }, p99 ${ratio(v.latencyAt20PerSecond.p99Ms, b.latencyAt20PerSecond.p99Ms)}; backlog drained ${
+      ratio(v.burst.drainedAfterMs, b.burst.drainedAfterMs)
+    }; CPU per delivery: worker ${
+      ratio(v.cpuMsPerDelivery.worker, b.cpuMsPerDelivery.worker)
+    }, Temporal ${ratio(v.cpuMsPerDelivery.temporal, b.cpuMsPerDelivery.temporal)}; peak RSS: API ${
+      ratio(v.peakRssMb.api, b.peakRssMb.api)
+    }, worker ${ratio(v.peakRssMb.worker, b.peakRssMb.worker)}`;
+  });
+  return [...table, "", ...steps].join("\n");
 }
 
 /** The targets set for this machine, and what this run measured against each. */
