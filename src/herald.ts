@@ -150,12 +150,10 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
     let apiUrl: string | undefined;
     if (options.roles.api) {
-      // With a worker in this process, its first workflow task comes back with the start.
-      const delivery = { ...config.delivery, eagerStart: options.roles.worker };
       const app = createApp({
         db: database.db,
         temporal,
-        config: { ...config, delivery },
+        config,
         adminToken: adminToken.token,
         temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
       });

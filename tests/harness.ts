@@ -194,11 +194,19 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    // A check that never settles (a query on a connection that died) still ends at the deadline.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), Math.max(0, deadline - Date.now()));
+    });
     try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
+      const value = await Promise.race([Promise.resolve().then(check), expired]);
+      if (value === "expired") break;
+      if (value !== undefined && value !== false) return value as T;
     } catch (err) {
       last = err;
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

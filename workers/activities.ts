@@ -1,8 +1,8 @@
 /** The worker's activities, built from their dependencies so tests can hand in their own. */
 import { ApplicationFailure, Context } from "@temporalio/activity";
 import type { Client } from "@temporalio/client";
-import { type Kysely, sql } from "kysely";
-import type { Database, Payload } from "../src/db/schema.ts";
+import type { Kysely } from "kysely";
+import type { Database } from "../src/db/schema.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_state.ts";
@@ -131,8 +131,15 @@ export function createActivities(deps: ActivityDeps) {
 
       const now = Date.now();
       const number = row.attempt_count + 1;
-      // Recorded with the attempt below; an attempt lost before that is not recorded at all.
       const firstSentAt = row.first_sent_at ?? now;
+      if (row.first_sent_at === null) {
+        await dbStep(
+          "Could not record the first send",
+          () =>
+            db.updateTable("payloads").set({ first_sent_at: firstSentAt, updated_at: now })
+              .where("id", "=", payloadId).where("first_sent_at", "is", null).execute(),
+        );
+      }
 
       const body = JSON.stringify(buildPayloadBody({
         payloadId,
@@ -183,39 +190,29 @@ export function createActivities(deps: ActivityDeps) {
         error: result.error,
         durationMs: result.durationMs,
       });
-      // One statement, so one round trip: the attempt, the payload's count and body, and, for a
-      // 200 to this run while it waits, its end.
-      const done = Date.now();
-      const ends = sql<boolean>`${delivered} and run = ${run} and status in (${
-        sql.join(WAITING_STATUSES)
-      })`;
-      await dbStep(
-        "Could not record the attempt",
-        () =>
-          db.with("attempt", (q) =>
-            q.insertInto("attempts").values({
-              id: crypto.randomUUID(),
-              payload_id: payloadId,
-              run,
-              number,
-              started_at: now,
-              duration_ms: result.durationMs,
-              response_status: result.status,
-              error: result.error,
-              response_body: result.body,
-            }).returning("id"))
-            .updateTable("payloads")
-            .set({
-              attempt_count: number,
-              last_body: body,
-              updated_at: done,
-              first_sent_at: sql<number>`coalesce(first_sent_at, ${firstSentAt})`,
-              status: sql<Payload["status"]>`case when ${ends} then 'delivered' else status end`,
-              finished_at: sql<number | null>`case when ${ends} then ${done} else finished_at end`,
-            })
-            .where("id", "=", payloadId)
-            .execute(),
-      );
+      await dbStep("Could not record the attempt", () =>
+        db.transaction().execute(async (tx) => {
+          await tx.insertInto("attempts").values({
+            id: crypto.randomUUID(),
+            payload_id: payloadId,
+            run,
+            number,
+            started_at: now,
+            duration_ms: result.durationMs,
+            response_status: result.status,
+            error: result.error,
+            response_body: result.body,
+          }).execute();
+          const done = Date.now();
+          await tx.updateTable("payloads")
+            .set({ attempt_count: number, last_body: body, updated_at: done })
+            .where("id", "=", payloadId).execute();
+          if (delivered) {
+            await tx.updateTable("payloads").set({ status: "delivered", finished_at: done })
+              .where("id", "=", payloadId).where("run", "=", run)
+              .where("status", "in", WAITING_STATUSES).execute();
+          }
+        }));
       if (!delivered) {
         throw ApplicationFailure.retryable(
           result.error ?? `Receiver answered ${result.status}, not 200`,

@@ -26,7 +26,7 @@ export interface WorkerOptions {
   client: Client;
   /** Extra CA certificates (PEM) trusted for deliveries. */
   caCerts?: string[];
-  /** Attempts that may run at once (local and regular activities alike); 200 by default. */
+  /** Attempts that may run at once; 200 by default. */
   maxConcurrentAttempts?: number;
   urlPolicy: UrlPolicy;
   delivery: DeliverySettings;
@@ -59,11 +59,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await Worker.create({
         ...common,
         taskQueue: options.target.taskQueue,
-        // Attempt 1 runs as a local activity inside a workflow task, which holds its slot
-        // while the receiver answers: as many slots as attempts may run at once.
         maxConcurrentActivityTaskExecutions: concurrency,
-        maxConcurrentLocalActivityExecutions: concurrency,
-        maxConcurrentWorkflowTaskExecutions: concurrency,
         // Deliveries waiting for a retry stay cached up to this many; others replay on wake-up.
         maxCachedWorkflows: concurrency * 2,
       }),

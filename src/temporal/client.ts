@@ -42,10 +42,19 @@ function installRuntime(): void {
       trace() {},
       debug() {},
       info() {},
-      warn: (m: string) => log.warn(m),
-      error: (m: string) => log.error(m),
+      warn: (m: string, meta?: Record<string, unknown>) => log.warn(m, describe(meta)),
+      error: (m: string, meta?: Record<string, unknown>) => log.error(m, describe(meta)),
     } as never,
   });
+}
+
+/** The SDK's log metadata as plain fields: errors as their message and stack. */
+function describe(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    out[key] = value instanceof Error ? `${value.stack ?? value.message}` : value;
+  }
+  return out;
 }
 
 /**

@@ -20,12 +20,6 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryIntervalMs: number;
   timeoutMs: number;
-  /**
-   * Start workflows eagerly: the server hands the first workflow task back with the start, to
-   * this process's own worker, skipping the task queue. Set where the API and a worker share a
-   * process and a connection.
-   */
-  eagerStart?: boolean;
 }
 
 /** The workflow id of a payload's delivery. */
@@ -60,7 +54,6 @@ export async function startDelivery(
       taskQueue,
       args: [input],
       workflowIdConflictPolicy: "FAIL",
-      requestEagerStart: settings.eagerStart,
       typedSearchAttributes: [
         { key: WebhookIdKey, value: start.webhookId },
         { key: OrganizationIdKey, value: start.organizationId },
