@@ -48,9 +48,9 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     } s per rate): POST answered → attempt 1 received | ${latency.runs.map(lat).join("<br>")} | ${
       res(latency, three)
     } |`,
-    `| latency, API and worker in one process (eager start) | ${one.runs.map(lat).join("<br>")} | ${
-      res(one, ["herald", "temporal"])
-    } |`,
+    `| latency, API and worker in one process (\`deno task start\`) | ${
+      one.runs.map(lat).join("<br>")
+    } | ${res(one, ["herald", "temporal"])} |`,
     `| throughput (10 webhooks per event, ${tp.steps[0] ? "steps" : ""} ${
       tp.steps.map((s: { targetDeliveriesPerSecond: number }) => s.targetDeliveriesPerSecond).join(
         ", ",
