@@ -204,7 +204,7 @@ const latencyRuns: Array<Record<string, number>> = [];
 const latencyResources: Array<Record<string, ProcessResources>> = [];
 const oneProcessRuns: Array<Record<string, number>> = [];
 const oneProcessResources: Array<Record<string, ProcessResources>> = [];
-const latencySeconds = quick ? 4 : 60;
+const latencySeconds = quick ? 3 : 60;
 
 /** Latency at a rate, one webhook per event, with the API and the worker apart. */
 async function latencyApart(perSecond: number, thenDrain = true) {
@@ -290,7 +290,7 @@ try {
   {
     const sink = await startSink();
     const key = await organizationWith(1, sink);
-    const seconds = quick ? 6 : 30;
+    const seconds = quick ? 5 : 30;
     const concurrency = 16;
     const latencies: number[] = [];
     sampler.start();
