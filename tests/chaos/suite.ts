@@ -156,7 +156,16 @@ export async function runChaos(options: ChaosOptions): Promise<PhaseReport[]> {
       await sleep((options.phaseSeconds * 1000) / 3);
       await temporal.stop();
       await sleep(1_000);
-      temporal = await startTemporal();
+      // The same ports: the old server's may take a moment more to be free again.
+      for (let attempt = 1;; attempt++) {
+        try {
+          temporal = await startTemporal();
+          break;
+        } catch (err) {
+          if (attempt === 5) throw err;
+          await sleep(2_000);
+        }
+      }
       return 1;
     }],
     [`PostgreSQL unreachable for ${options.databaseOutageSeconds} s`, async () => {
