@@ -24,7 +24,7 @@ export const ONE_ACTIVITY_PATCH = "delivery-in-one-activity";
 
 /** Delivers one payload to one webhook and records how it ended. */
 export async function deliverPayload(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
-  if (patched(ONE_ACTIVITY_PATCH)) return await retryAttempts(input, 0);
+  if (patched(ONE_ACTIVITY_PATCH)) return await retryAttempts(input);
   return await deliverPayloadFirstVersion(input);
 }
 
@@ -33,12 +33,9 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
  * then compensation. An attempt that answers 200 records the payload delivered in the same
  * transaction.
  */
-async function retryAttempts(
-  input: DeliverPayloadInput,
-  alreadyMade: number,
-): Promise<DeliveryOutcome> {
+async function retryAttempts(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
   const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
-  let attemptsMade = alreadyMade;
+  let attemptsMade = 0;
   while (attemptsMade < maxAttempts) {
     try {
       await attemptActivity(input, attemptsMade).attemptDelivery({ payloadId, run, timeoutMs });
