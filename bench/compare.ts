@@ -1,11 +1,12 @@
 /**
  * Earlier versions of Herald measured in the same run as this one: `deno task bench --compare
- * <ref>,<ref>,...` checks each git ref out into a temporary worktree, runs its API and worker as
- * separate processes against the same PostgreSQL database and Temporal server (each on its own
- * task queue), and measures the same two loads for each version, one version after the other.
+ * <ref>,<ref>,...` checks each git ref out into a temporary worktree, starts the Temporal dev server
+ * as that version starts it (its own settings), runs its API and worker as separate processes
+ * against that server and the benchmark's PostgreSQL database, and measures the same two loads for
+ * each version, one version after the other.
  */
 import { killHard, spawnHerald } from "../tests/processes.ts";
-import { ResourceSampler } from "./resources.ts";
+import { childrenOf, ResourceSampler } from "./resources.ts";
 import { startSink } from "./sinks.ts";
 import { percentile, round } from "./stats.ts";
 
@@ -26,10 +27,9 @@ export interface VersionResult {
 /** What the comparison needs from the benchmark's stack. */
 export interface CompareStack {
   env: Record<string, string>;
-  temporalPid: () => number | undefined;
   adminToken: string;
   say: (line: string) => void;
-  /** Waits until the previous load has been worked off (database and Temporal). */
+  /** Waits until the previous load has been worked off. */
   settle: () => Promise<void>;
 }
 
@@ -86,15 +86,22 @@ async function measureVersion(
   stack: CompareStack,
   quick: boolean,
 ): Promise<VersionResult> {
-  const env = { ...stack.env, TEMPORAL_TASK_QUEUE: `herald-compare-${crypto.randomUUID()}` };
+  // The version's own dev server: server settings are part of what a version changes.
+  const devServer = `file://${projectDir.replace(/\/$/, "")}/src/temporal/dev_server.ts`;
+  const { startDevServer } = await import(devServer);
+  const temporal = await startDevServer({ port: 0, progress: () => {} });
+  const env = { ...stack.env, TEMPORAL_ADDRESS: temporal.address };
   const [api, worker] = await Promise.all([
     spawnHerald("api", env, { projectDir }),
     spawnHerald("worker", env, { projectDir }),
-  ]);
+  ]).catch(async (err) => {
+    await temporal.stop();
+    throw err;
+  });
   const sampler = new ResourceSampler({
     api: () => api.child.pid,
     worker: () => worker.child.pid,
-    temporal: stack.temporalPid,
+    temporal: () => childrenOf(temporal.pid)[0],
   });
   const call = async (path: string, token: string, body: unknown) => {
     const response = await fetch(`${api.apiUrl}${path}`, {
@@ -188,5 +195,6 @@ async function measureVersion(
   } finally {
     await sink.close();
     await Promise.all([api, worker].map(killHard));
+    await temporal.stop();
   }
 }

@@ -30,6 +30,11 @@ const compareIndex = Deno.args.indexOf("--compare");
 const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
+// `--only scenario,...`: just those (ingest, throughput, latency, retryTiming, fanOut, rawLimit,
+// versions), for a quick look while working; the results go to bench/tmp/, not to the report.
+const onlyIndex = Deno.args.indexOf("--only");
+const only = onlyIndex >= 0 ? (Deno.args[onlyIndex + 1] ?? "").split(",").filter(Boolean) : [];
+const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
 const benchStarted = performance.now();
 const ADMIN = "hadm_bench_admin_token_0123456789";
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -287,7 +292,7 @@ try {
   await drain();
 
   // ---- Ingest: POST /v1/events, closed loop, 1 webhook per organization -----------------------
-  {
+  if (runs("ingest")) {
     const sink = await startSink();
     const key = await organizationWith(1, sink);
     const seconds = quick ? 5 : 30;
@@ -315,7 +320,7 @@ try {
 
   // ---- Throughput: increasing delivery rates (10 webhooks per event), with a profile ----------
   let bestSustained = 0;
-  {
+  if (runs("throughput")) {
     const sink = await startSink();
     const key = await organizationWith(10, sink);
     const steps = quick ? [40, 60, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
@@ -366,11 +371,13 @@ try {
   }
 
   // ---- Latency below saturation: 20 events/s, API and worker apart, then in one process ------
-  await latencyApart(20);
-  await latencyInOneProcess(20);
+  if (runs("latency")) {
+    await latencyApart(20);
+    await latencyInOneProcess(20);
+  }
 
   // ---- Retry timing: receivers answering 500, real 5 s interval -----------------------------
-  {
+  if (runs("retryTiming")) {
     const sink = await startSink(500);
     const key = await organizationWith(quick ? 3 : 10, sink);
     sampler.start();
@@ -403,7 +410,7 @@ try {
   }
 
   // ---- Fan-out: one event to N webhooks --------------------------------------------------------
-  {
+  if (runs("fanOut")) {
     const sizes = quick ? [1, 10, 100] : [1, 10, 100, 1000];
     const out: Array<Record<string, number>> = [];
     sampler.start();
@@ -426,7 +433,7 @@ try {
   }
 
   // ---- Raw limit: a plain keep-alive HTTPS POST loop to the same kind of sink ---------------
-  {
+  if (runs("rawLimit")) {
     const sink = await startSink();
     const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caFile)] });
     const secret = newSigningSecret();
@@ -477,11 +484,10 @@ try {
   }
 
   // ---- Versions: the same loads on earlier versions, in this run -----------------------------
-  if (compareRefs.length) {
+  if (compareRefs.length && runs("versions")) {
     say(`Comparing versions: ${compareRefs.join(", ")}`);
     const versions = await compareVersions(compareRefs, {
       env,
-      temporalPid: () => childrenOf(temporal.pid)[0],
       adminToken: ADMIN,
       say,
       settle: drain,
@@ -491,14 +497,16 @@ try {
 
   // ---- Latency at 100 events/s: last, since it overloads this machine ------------------------
   // Nothing is measured after the last one, so its backlog is left to the teardown.
-  await latencyApart(100, !quick);
-  if (!quick) await latencyInOneProcess(100, false);
-  results.push({ scenario: "latency", runs: latencyRuns, resources: merged(latencyResources) });
-  results.push({
-    scenario: "oneProcessLatency",
-    runs: oneProcessRuns,
-    resources: merged(oneProcessResources),
-  });
+  if (runs("latency")) {
+    await latencyApart(100, !quick);
+    if (!quick) await latencyInOneProcess(100, false);
+    results.push({ scenario: "latency", runs: latencyRuns, resources: merged(latencyResources) });
+    results.push({
+      scenario: "oneProcessLatency",
+      runs: oneProcessRuns,
+      resources: merged(oneProcessResources),
+    });
+  }
 } finally {
   await Promise.all([apiProcess, workerProcess].map(killHard));
   await temporal.stop();
@@ -517,6 +525,15 @@ const machine = {
   durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
 };
 const dir = new URL("./", import.meta.url).pathname;
+if (only.length) {
+  await Deno.mkdir(`${dir}tmp`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}tmp/results-only.json`,
+    JSON.stringify({ machine, results }, null, 2) + "\n",
+  );
+  say("wrote bench/tmp/results-only.json");
+  Deno.exit(0);
+}
 await Deno.writeTextFile(
   `${dir}results.json`,
   JSON.stringify({ machine, results }, null, 2) + "\n",
