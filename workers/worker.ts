@@ -6,8 +6,13 @@ import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
 import type { TemporalTarget } from "../src/temporal/client.ts";
 import { createActivities } from "./activities.ts";
+import { log } from "../src/log.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
 import { type DeliverySettings, lifecycleTaskQueue } from "../src/temporal/deliveries.ts";
+
+/** How long running attempts may finish after a stop, and how long a stop waits in all. */
+const SHUTDOWN_GRACE_MS = 15_000;
+const SHUTDOWN_LIMIT_MS = SHUTDOWN_GRACE_MS + 10_000;
 
 /** What a running worker offers its owner. */
 export interface RunningWorker {
@@ -52,14 +57,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       namespace: options.target.namespace,
       workflowBundle: bundle,
       activities,
-      shutdownGraceTime: "15s" as const,
+      shutdownGraceTime: `${SHUTDOWN_GRACE_MS}ms` as const,
     };
     // Deliveries and lifecycles poll separate queues: a backlog of one never delays the other.
     const workers = [
       await Worker.create({
         ...common,
         taskQueue: options.target.taskQueue,
+        // Attempt 1 runs as a local activity inside a workflow task, which holds its slot
+        // while the receiver answers: as many slots as attempts may run at once.
         maxConcurrentActivityTaskExecutions: concurrency,
+        maxConcurrentLocalActivityExecutions: concurrency,
+        maxConcurrentWorkflowTaskExecutions: concurrency,
         // Deliveries waiting for a retry stay cached up to this many; others replay on wake-up.
         maxCachedWorkflows: concurrency * 2,
       }),
@@ -76,7 +85,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       done,
       async shutdown() {
         for (const worker of workers) if (worker.getState() === "RUNNING") worker.shutdown();
-        await done;
+        // Bounded: a stop never waits on the SDK for ever. Past the grace time, whatever was
+        // still running is Temporal's to retry on another worker.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((resolve) => {
+          timer = setTimeout(() => resolve("late"), SHUTDOWN_LIMIT_MS);
+        });
+        const ended = await Promise.race([done.then(() => "stopped" as const), late]).finally(() =>
+          clearTimeout(timer)
+        );
+        if (ended === "late") {
+          log.error("the Temporal worker did not stop in time; stopping without it", {
+            waitedMs: SHUTDOWN_LIMIT_MS,
+          });
+        }
       },
     };
   } catch (err) {

@@ -35,7 +35,7 @@ async function publish() {
 }
 
 // Named after the workflow's newest version; files of earlier versions stay and keep replaying.
-const version = "one_activity";
+const version = "local_first";
 await save(`payload:${await publish()}`, `deliver_payload_${version}_delivered.json`);
 
 receiver.answer((n) => new Response("no", { status: n > 0 ? 500 : 200 }));
