@@ -55,12 +55,22 @@ const dbUrl = new URL(serverUrl);
 dbUrl.pathname = `/${dbName}`;
 const observer = openPostgres(dbUrl.toString(), { max: 2 });
 await migrateToLatest(observer.db);
-const temporal = await startDevServer({ port: 0, progress: () => {} });
+// `TEMPORAL_ADDRESS` (and `TEMPORAL_NAMESPACE`) measure against a running Temporal instead of the
+// embedded dev server: its CPU, memory and profile are then not sampled.
+const externalTemporal = Deno.env.get("TEMPORAL_ADDRESS");
+const temporal = externalTemporal
+  ? { address: externalTemporal, pid: undefined, stop: async () => {} }
+  : await startDevServer({ port: 0, progress: () => {} });
+/** The Temporal server's process (the dev server is the watchdog shell's child). */
+const temporalPid = () => temporal.pid === undefined ? undefined : childrenOf(temporal.pid)[0];
 const env = {
   PORT: "0",
   HERALD_DATA_DIR: await Deno.makeTempDir({ prefix: "herald-bench-" }),
   DATABASE_URL: dbUrl.toString(),
   TEMPORAL_ADDRESS: temporal.address,
+  ...(Deno.env.get("TEMPORAL_NAMESPACE")
+    ? { TEMPORAL_NAMESPACE: Deno.env.get("TEMPORAL_NAMESPACE")! }
+    : {}),
   ADMIN_TOKEN: ADMIN,
   ALLOW_PRIVATE_NETWORKS: "true",
   TLS_CA_FILE: caFile,
@@ -75,7 +85,7 @@ const apiUrl = apiProcess.apiUrl!;
 const sampler = new ResourceSampler({
   api: () => apiProcess.child.pid,
   worker: () => workerProcess.child.pid,
-  temporal: () => childrenOf(temporal.pid)[0],
+  temporal: temporalPid,
 });
 
 async function call(method: string, path: string, token: string, body?: unknown, base = apiUrl) {
@@ -195,7 +205,7 @@ async function drain(): Promise<void> {
 async function settle(deadline: number): Promise<void> {
   let quiet = 0;
   while (performance.now() < deadline && quiet < 2) {
-    const pid = childrenOf(temporal.pid)[0];
+    const pid = temporalPid();
     const before = pid ? readProcess(pid)?.cpuSeconds ?? 0 : 0;
     await sleep(1_000);
     const after = pid ? readProcess(pid)?.cpuSeconds ?? 0 : 0;
@@ -233,7 +243,7 @@ async function latencyInOneProcess(perSecond: number, thenDrain = true) {
   const one = await spawnHerald("start", { ...env, TEMPORAL_TASK_QUEUE: "herald-one-process" });
   const oneSampler = new ResourceSampler({
     herald: () => one.child.pid,
-    temporal: () => childrenOf(temporal.pid)[0],
+    temporal: temporalPid,
   });
   try {
     const sink = await startSink();
@@ -326,9 +336,11 @@ try {
     const steps = quick ? [40, 60, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
     const seconds = quick ? 5 : 60;
     const stepsOut: Array<Record<string, number | boolean>> = [];
-    const profiling = await perfAvailable();
-    if (!profiling) say("  (perf is not installed: no CPU profile of the Temporal server)");
-    const stopProfile = profiling ? startProfile(childrenOf(temporal.pid)[0]!) : undefined;
+    const profiling = await perfAvailable() && temporalPid() !== undefined;
+    if (!profiling) {
+      say("  (no CPU profile of the Temporal server: perf missing or server not local)");
+    }
+    const stopProfile = profiling ? startProfile(temporalPid()!) : undefined;
     sampler.start();
     let delivered = 0;
     for (const rate of steps) {
