@@ -58,6 +58,7 @@ await migrateToLatest(observer.db);
 // `TEMPORAL_ADDRESS` (and `TEMPORAL_NAMESPACE`) measure against a running Temporal instead of the
 // embedded dev server: its CPU, memory and profile are then not sampled.
 const externalTemporal = Deno.env.get("TEMPORAL_ADDRESS");
+const namespace = Deno.env.get("TEMPORAL_NAMESPACE");
 const temporal = externalTemporal
   ? { address: externalTemporal, pid: undefined, stop: async () => {} }
   : await startDevServer({ port: 0, progress: () => {} });
@@ -68,9 +69,7 @@ const env = {
   HERALD_DATA_DIR: await Deno.makeTempDir({ prefix: "herald-bench-" }),
   DATABASE_URL: dbUrl.toString(),
   TEMPORAL_ADDRESS: temporal.address,
-  ...(Deno.env.get("TEMPORAL_NAMESPACE")
-    ? { TEMPORAL_NAMESPACE: Deno.env.get("TEMPORAL_NAMESPACE")! }
-    : {}),
+  ...(namespace ? { TEMPORAL_NAMESPACE: namespace } : {}),
   ADMIN_TOKEN: ADMIN,
   ALLOW_PRIVATE_NETWORKS: "true",
   TLS_CA_FILE: caFile,
@@ -398,18 +397,16 @@ try {
     while (
       ids.some((id) => (sink.attempts.get(id)?.length ?? 0) < 5) && performance.now() < deadline
     ) await sleep(100);
-    const gaps = ids.flatMap((id) => {
+    const gapsById = ids.map((id) => {
       const times = sink.attempts.get(id) ?? [];
       return times.slice(1).map((t, i) => t - times[i]!);
     });
+    const gaps = gapsById.flat();
     const deviations = gaps.map((g) => Math.abs(g - 5_000));
     // By position: the gap after attempt 1 (a local activity, then a timer) is timed by the
     // workflow, the later ones by the activity's retry policy on the server.
     const byPosition = [0, 1, 2, 3].map((k) =>
-      round(Math.max(...ids.map((id) => {
-        const times = sink.attempts.get(id) ?? [];
-        return times[k + 1] !== undefined ? Math.abs(times[k + 1]! - times[k]! - 5_000) : 0;
-      })))
+      round(Math.max(...gapsById.map((g) => g[k] !== undefined ? Math.abs(g[k]! - 5_000) : 0)))
     );
     record("retryTiming", {
       payloads: ids.length,

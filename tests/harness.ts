@@ -9,6 +9,7 @@ import { type DatabaseHandle, migrateToLatest, openPglite, openPostgres } from "
 import { type DevServer, startDevServer } from "../src/temporal/dev_server.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
 import { setLogLevel } from "../src/log.ts";
+import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import { testCertificates } from "./tls.ts";
 import { type HeraldClient, heraldClient, type Schemas } from "../src/client/mod.ts";
 
@@ -195,18 +196,16 @@ export async function waitFor<T>(
   let last: unknown;
   while (Date.now() < deadline) {
     // A check that never settles (a query on a connection that died) still ends at the deadline.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), Math.max(0, deadline - Date.now()));
-    });
     try {
-      const value = await Promise.race([Promise.resolve().then(check), expired]);
-      if (value === "expired") break;
-      if (value !== undefined && value !== false) return value as T;
+      const value = await withinMs(
+        Promise.resolve().then(check),
+        Math.max(0, deadline - Date.now()),
+        "the check",
+      );
+      if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof DeadlineExceeded) break;
       last = err;
-    } finally {
-      clearTimeout(timer);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from "@temporalio/activity";
 import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
+import { withinMs } from "../src/deadline.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_state.ts";
@@ -37,21 +38,10 @@ export const DB_STEP_TIMEOUT_MS = 3_000;
 
 /** Runs a database step of an attempt with a deadline: a hung connection is our fault too. */
 async function dbStep<T>(step: string, run: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
-      run(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the database did not answer within ${DB_STEP_TIMEOUT_MS} ms`)),
-          DB_STEP_TIMEOUT_MS,
-        );
-      }),
-    ]);
+    return await withinMs(run(), DB_STEP_TIMEOUT_MS, "the database");
   } catch (err) {
     throw heraldUnavailable(step, err);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Database } from "../src/db/schema.ts";
 import type { TemporalTarget } from "../src/temporal/client.ts";
 import { createActivities } from "./activities.ts";
 import { log } from "../src/log.ts";
+import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
 import { type DeliverySettings, lifecycleTaskQueue } from "../src/temporal/deliveries.ts";
 
@@ -87,14 +88,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         for (const worker of workers) if (worker.getState() === "RUNNING") worker.shutdown();
         // Bounded: a stop never waits on the SDK for ever. Past the grace time, whatever was
         // still running is Temporal's to retry on another worker.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<"late">((resolve) => {
-          timer = setTimeout(() => resolve("late"), SHUTDOWN_LIMIT_MS);
-        });
-        const ended = await Promise.race([done.then(() => "stopped" as const), late]).finally(() =>
-          clearTimeout(timer)
-        );
-        if (ended === "late") {
+        try {
+          await withinMs(done, SHUTDOWN_LIMIT_MS, "the Temporal worker's stop");
+        } catch (err) {
+          if (!(err instanceof DeadlineExceeded)) throw err;
           log.error("the Temporal worker did not stop in time; stopping without it", {
             waitedMs: SHUTDOWN_LIMIT_MS,
           });

@@ -19,25 +19,17 @@ import { metrics, renderMetrics } from "../metrics.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
+import { withinMs } from "../deadline.ts";
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((
-        _,
-        reject,
-      ) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs))),
-    ]);
+    await withinMs(check(), timeoutMs, "the check");
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
