@@ -69,15 +69,6 @@ export const envSchema = z.object({
   TLS_CA_FILE: optionalText,
   RECONCILE_INTERVAL: duration("30s"),
   RECONCILE_GRACE: duration("30s"),
-  HERALD_FAULT_PAUSE_BEFORE_START: z.string().optional().transform((text, ctx) => {
-    if (!text) return 0;
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `expected a duration, got "${text}"` });
-      return z.NEVER;
-    }
-    return ms;
-  }),
   API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -119,11 +110,6 @@ export interface Config {
   apiRateLimit: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
   reconcile: { intervalMs: number; graceMs: number };
-  /**
-   * Fault injection for the reliability suite: a pause between an event's commit and the start
-   * of its workflows, so a test can kill the process there. 0 in production.
-   */
-  faultPauseBeforeStartMs: number;
 }
 
 /** Thrown when the environment holds a bad value; the message names each variable. */
@@ -172,6 +158,5 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     logLevel: e.LOG_LEVEL,
     apiRateLimit: e.API_RATE_LIMIT,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },
-    faultPauseBeforeStartMs: e.HERALD_FAULT_PAUSE_BEFORE_START,
   };
 }

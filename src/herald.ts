@@ -1,7 +1,7 @@
 /** Starts Herald's parts in one process: storage, Temporal, the worker and the API. */
 import type { Client } from "@temporalio/client";
 import protos from "@temporalio/proto";
-import { SEARCH_ATTRIBUTES } from "./temporal/search_attributes.ts";
+import { SEARCH_ATTRIBUTES } from "./temporal/names.ts";
 import { ensureReconcilerSchedule } from "./temporal/reconciler.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
@@ -40,6 +40,8 @@ export interface StartOptions {
   database?: DatabaseHandle;
   /** Extra CA certificates (PEM) for deliveries, besides TLS_CA_FILE. */
   caCerts?: string[];
+  /** Fault injection handed in by tests: runs between an event's commit and its starts. */
+  beforeStart?: () => Promise<void>;
 }
 
 /**
@@ -156,6 +158,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         config,
         adminToken: adminToken.token,
         temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
+        beforeStart: options.beforeStart,
       });
       const server = Deno.serve(
         { hostname: config.host, port: config.port, onListen: () => {} },

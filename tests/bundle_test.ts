@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { bundleCacheFile, workflowBundle } from "../workers/bundle.ts";
 import { test } from "./harness.ts";
+import { WorkflowType } from "../src/temporal/names.ts";
 
 test("the workflow bundle comes from a cache file named after the workflow sources", async () => {
   const file = await bundleCacheFile();
@@ -9,19 +10,26 @@ test("the workflow bundle comes from a cache file named after the workflow sourc
   const bundle = await workflowBundle();
   // Built (by a child process when missing) into exactly that file, and read back from it.
   assert.equal(await Deno.readTextFile(file), bundle.code);
-  for (const name of ["deliverPayload", "webhookLifecycle", "reconcilePayloads"]) {
+  for (const name of Object.values(WorkflowType)) {
     assert.ok(bundle.code.includes(name), `${name} is in the bundle`);
   }
-  // The same sources give the same file; the name changes with any workflow source.
+  // The same sources give the same file; the name changes with any workflow source, and with
+  // the names module the workflows import.
   assert.equal(await bundleCacheFile(), file);
   const copy = await Deno.makeTempDir({ prefix: "herald-workflows-" });
-  const sources = new URL("../workflows/", import.meta.url);
-  for (const entry of Deno.readDirSync(sources)) {
-    await Deno.copyFile(new URL(entry.name, sources), `${copy}/${entry.name}`);
+  const root = new URL("../", import.meta.url);
+  for (const dir of ["workflows", "src/temporal"]) {
+    await Deno.mkdir(`${copy}/${dir}`, { recursive: true });
+    for (const entry of Deno.readDirSync(new URL(`${dir}/`, root))) {
+      await Deno.copyFile(new URL(`${dir}/${entry.name}`, root), `${copy}/${dir}/${entry.name}`);
+    }
   }
   const copyUrl = new URL(`file://${copy}/`);
   assert.equal(await bundleCacheFile(copyUrl), file);
-  await Deno.writeTextFile(`${copy}/types.ts`, "\n// a change\n", { append: true });
-  assert.notEqual(await bundleCacheFile(copyUrl), file);
+  await Deno.writeTextFile(`${copy}/workflows/types.ts`, "\n// a change\n", { append: true });
+  const changed = await bundleCacheFile(copyUrl);
+  assert.notEqual(changed, file);
+  await Deno.writeTextFile(`${copy}/src/temporal/names.ts`, "\n// a change\n", { append: true });
+  assert.notEqual(await bundleCacheFile(copyUrl), changed);
   await Deno.remove(copy, { recursive: true });
 });

@@ -13,7 +13,7 @@ import {
   waitFor,
 } from "./harness.ts";
 import { startReceiver } from "./receiver.ts";
-import { WebhookIdKey } from "../src/temporal/search_attributes.ts";
+import { lifecycleWorkflowId, WebhookIdKey } from "../src/temporal/names.ts";
 
 /** A stack whose pause between attempts is short, for tests that are not about the timing. */
 const FAST = { DELIVERY_RETRY_INTERVAL: "300ms" };
@@ -143,16 +143,18 @@ test("a deactivated webhook gets nothing; activate (a signal) brings deliveries 
   assert.equal(activated.body.status, "active");
   assert.equal(activated.body.deactivationReason, null);
 
-  // The lifecycle workflow's history shows the signal that reactivated the webhook.
-  const handle = s.herald.temporal.workflow.getHandle(`webhook:${webhook.id}`);
+  // The lifecycle workflow's history shows the signals that changed the webhook, in order.
+  const handle = s.herald.temporal.workflow.getHandle(lifecycleWorkflowId(webhook.id));
   const history = await handle.fetchHistory();
-  const signals = (history.events ?? [])
-    .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
-    .filter(Boolean);
-  assert.deepEqual(signals, ["deactivate", "reactivate"]);
-  const state = await handle.query<{ status: string; changesApplied: number }>("state");
+  const changes = (history.events ?? []).flatMap((e) => {
+    const signal = e.workflowExecutionSignaledEventAttributes;
+    if (!signal) return [];
+    const request = JSON.parse(new TextDecoder().decode(signal.input!.payloads![0]!.data!));
+    return [`${signal.signalName}:${request.change.kind}`];
+  });
+  assert.deepEqual(changes, ["change:deactivate", "change:reactivate"]);
+  const state = await handle.query<{ status: string }>("state");
   assert.equal(state.status, "active");
-  assert.equal(state.changesApplied, 2);
 
   const after = await publish(s, org.apiKey);
   assert.equal(after.payloads.length, 1);

@@ -259,12 +259,12 @@ export async function snapshot(s: Stack): Promise<string> {
   return parts.join("\n");
 }
 
-/**
- * Registers, as the last test of a file, the stop of everything the file started. Herald's
- * native worker must stop before the test process ends.
- */
+/** Stops, after the file's last test, everything it started; no Temporal server may be left. */
 export function stopStackAfterTests(): void {
-  test("the test stack stops cleanly and leaves no Temporal server behind", async () => {
+  // Herald's native worker must stop before the test process ends. A hook rather than a test, so
+  // the teardown is not counted as a passed test; if it throws, Deno reports the file as failed
+  // ("(uncaught error)") and the process exits non-zero.
+  Deno.test.afterAll(async () => {
     if (!infra) return;
     const shared = await infra;
     for (const started of stacks.values()) await (await started).herald.stop();

@@ -3,6 +3,9 @@ import { waitFor } from "./harness.ts";
 
 const PROJECT_DIR = new URL("../", import.meta.url).pathname;
 
+/** An API whose deliveries wait a minute between commit and start (tests/pausing_api.ts). */
+export const PAUSING_API = "tests/pausing_api.ts";
+
 /**
  * The `deno task <mode>` command line as environment and `deno` arguments, so that processes run
  * exactly what users run (permissions, V8 flags, allocator settings).
@@ -39,6 +42,8 @@ export interface ProcessOptions {
   denoArgs?: string[];
   /** The project to run: this one by default (the benchmark compares earlier versions too). */
   projectDir?: string;
+  /** A script run instead of `main.ts` with the task's flags (a test's own entry point). */
+  entry?: string;
 }
 
 /** The command that runs `deno task <mode>` with only the given environment (plus PATH and HOME). */
@@ -55,8 +60,9 @@ export function heraldCommand(
   const projectDir = options.projectDir ?? PROJECT_DIR;
   const task = taskCommand(mode, projectDir);
   const [run, ...rest] = task.args;
+  const args = options.entry ? rest.map((a) => a === "main.ts" ? options.entry! : a) : rest;
   return new Deno.Command(Deno.execPath(), {
-    args: [run!, ...(options.denoArgs ?? []), ...rest],
+    args: [run!, ...(options.denoArgs ?? []), ...args],
     cwd: projectDir,
     env: { ...base, ...task.env, ...env },
     clearEnv: true,

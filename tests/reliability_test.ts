@@ -13,7 +13,7 @@ import {
   usesPostgres,
   waitFor,
 } from "./harness.ts";
-import { type HeraldProcess, killHard, spawnHerald } from "./processes.ts";
+import { type HeraldProcess, killHard, PAUSING_API, spawnHerald } from "./processes.ts";
 import { type Receiver, startReceiver } from "./receiver.ts";
 
 const call = callApi;
@@ -162,7 +162,8 @@ test(
     });
     const crashing = await spawnHerald(
       "api",
-      testEnv(infra, { TEMPORAL_TASK_QUEUE: taskQueue, HERALD_FAULT_PAUSE_BEFORE_START: "60s" }),
+      testEnv(infra, { TEMPORAL_TASK_QUEUE: taskQueue }),
+      { entry: PAUSING_API },
     );
     const receiver = await startReceiver();
     try {

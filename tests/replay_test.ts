@@ -8,16 +8,9 @@ import { test } from "./harness.ts";
 const dir = new URL("./histories/", import.meta.url);
 
 const described: Record<string, string> = {
-  "deliver_payload_delivered.json": "a delivered payload (first version)",
+  "deliver_payload_delivered.json": "a payload delivered by its first attempt",
   "deliver_payload_failed.json":
-    "a payload that failed and deactivated its webhook (first version)",
-  "deliver_payload_one_activity_delivered.json": "a payload delivered in one activity",
-  "deliver_payload_one_activity_failed.json":
-    "a payload whose attempts all failed, then deactivated its webhook (one-activity version)",
-  "deliver_payload_local_first_delivered.json":
-    "a payload delivered by its first attempt as a local activity",
-  "deliver_payload_local_first_failed.json":
-    "a payload whose local first attempt and regular retries all failed, then deactivated its webhook",
+    "a payload whose attempts all failed, then deactivated its webhook and failed",
   "webhook_lifecycle_reactivated.json":
     "a webhook deactivated, reactivated by signal, then deleted",
 };

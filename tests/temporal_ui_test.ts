@@ -12,8 +12,9 @@ import {
 } from "./harness.ts";
 import { startReceiver } from "./receiver.ts";
 import { artifactPath, launchBrowser } from "./browser.ts";
+import { deliveryWorkflowId } from "../src/temporal/names.ts";
 
-test("temporal ui: find a delivery by WebhookId, see its summary and its failed attempts", async () => {
+test("temporal ui: find a delivery by WebhookId, see its summary, its failed attempts and its failure", async () => {
   const infra = await sharedInfra({ temporalUi: true });
   assert.ok(infra.temporal.uiUrl, "the dev server serves its Web UI");
   // The seed's policy (5 attempts, 5 s apart): the delivery is still retrying while we look.
@@ -32,7 +33,7 @@ test("temporal ui: find a delivery by WebhookId, see its summary and its failed 
       token: org.apiKey,
     });
     const payloadId: string = payloads.body.data[0].id;
-    const workflowId = `payload:${payloadId}`;
+    const workflowId = deliveryWorkflowId(payloadId);
 
     // The operator's steps: Workflows, filter on WebhookId, open the one delivery.
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -54,22 +55,34 @@ test("temporal ui: find a delivery by WebhookId, see its summary and its failed 
       fullPage: true,
     });
 
-    // The failed attempts: attempt 1 ran in the worker (a local activity); attempts 2 to 5 are
-    // one activity with the retry policy, whose count and last failure the UI shows.
+    // The failed attempts: each is a local activity in the history; the delivery's current
+    // details say which attempt failed, how, and when the next one comes.
     await waitFor("a third failed attempt", () => receiver.received.length >= 3, 20_000);
     await page.reload();
-    await page.click("text=Pending Activities");
-    const pending = await waitFor("the pending attempt with its last failure", async () => {
-      const text = await page.innerText("main");
-      return /Last Failure/.test(text) && text;
-    });
-    const attempt = /Attempt\s+(\d) of 4/.exec(pending);
-    assert.ok(attempt, `the attempt count is shown: ${pending.slice(0, 400)}`);
-    assert.ok(Number(attempt[1]) >= 2, "the activity failed at least once before");
-    assert.match(pending, /Receiver answered 503, not 200/);
-    assert.match(pending, /DeliveryFailed/);
+    await page.click("text=User Metadata");
+    // The UI asks the running workflow for its details (a query) and renders them in a frame.
+    const current = page.frameLocator("iframe >> nth=1").getByText(
+      /Attempt [3-4] of 5 failed: answered 503\. Next in 5 s\./,
+    );
+    await current.waitFor({ timeout: 15_000 });
+    const details = await page.innerText("body");
+    assert.match(details, /POST to the receiver: attempt 1 of 5/);
     await page.screenshot({
       path: await artifactPath("temporal-ui-3-attempts.png"),
+      fullPage: true,
+    });
+
+    // Once it has failed, the operator lists the failed deliveries of that webhook.
+    await waitFor("the delivery to fail", () => receiver.received.length === 5, 30_000);
+    const failed = encodeURIComponent(`WebhookId="${webhook.id}" AND DeliveryOutcome="failed"`);
+    await waitFor("the failed delivery listed", async () => {
+      await page.goto(`${infra.temporal.uiUrl}/namespaces/default/workflows?query=${failed}`);
+      const listed = await page.locator(`a:has-text("${workflowId}")`).waitFor({ timeout: 5_000 })
+        .then(() => true, () => false);
+      return listed && /Failed/.test(await page.innerText("main"));
+    }, 30_000);
+    await page.screenshot({
+      path: await artifactPath("temporal-ui-4-failed.png"),
       fullPage: true,
     });
   } finally {

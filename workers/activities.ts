@@ -1,36 +1,39 @@
 /** The worker's activities, built from their dependencies so tests can hand in their own. */
 import { ApplicationFailure, Context } from "@temporalio/activity";
-import type { Client } from "@temporalio/client";
-import type { Kysely } from "kysely";
-import type { Database } from "../src/db/schema.ts";
+import { sql } from "kysely";
 import { withinMs } from "../src/deadline.ts";
+import { newId } from "../src/domain/ids.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
-import { applyWebhookChange, WAITING_STATUSES } from "../src/domain/webhook_state.ts";
-import { type DeliverySettings, signalLifecycle } from "../src/temporal/deliveries.ts";
-import { startDeliveries } from "../src/domain/events.ts";
+import { type CancelReason, type DeliveryOutcome, OPEN_STATUSES } from "../src/domain/types.ts";
+import { checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
+import { checkUrlAddresses } from "../src/net/url_addresses.ts";
 import { log } from "../src/log.ts";
 import { metrics } from "../src/metrics.ts";
+import { sendWebhookRequest } from "../src/temporal/deliveries.ts";
+import type { UseCaseDeps } from "../src/usecases/deps.ts";
 import {
+  resendWebhookRequests,
+  settleClosedDeliveries,
+  startPendingDeliveries,
+} from "../src/usecases/reconcile.ts";
+import { applyWebhookRequest, recordWebhookRequests } from "../src/usecases/webhook_changes.ts";
+import {
+  type AttemptInput,
+  type AttemptRecord,
+  type AttemptResult,
   type DeactivationReason,
-  type DeliveryOutcome,
   ErrorType,
-  type WebhookChange,
+  type WebhookRequest,
 } from "../workflows/types.ts";
-import { sendPayload, type SendResult } from "./send.ts";
-import { checkUrlAddresses, checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
+import { sendPayload } from "./send.ts";
 
 /** What the activities need from the outside world. */
-export interface ActivityDeps {
-  db: Kysely<Database>;
-  temporal: Client;
-  taskQueue: string;
+export interface ActivityDeps extends UseCaseDeps {
   /** The HTTP client for deliveries (trusts TLS_CA_FILE); undefined for the default one. */
   httpClient?: Deno.HttpClient;
   /** Which URLs attempts may reach, checked again at every attempt after DNS resolution. */
   urlPolicy: UrlPolicy;
-  /** Delivery settings for the workflows the reconciler starts. */
-  delivery: DeliverySettings;
 }
 
 /** How long one database step of an attempt may take before the attempt gives up on it. */
@@ -45,15 +48,19 @@ async function dbStep<T>(step: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Our own infrastructure failed: retried, and never counted against the receiver. */
+/** Herald's own infrastructure failed before sending: retried, never counted. */
 function heraldUnavailable(step: string, err: unknown): ApplicationFailure {
   const message = err instanceof Error ? err.message : String(err);
   return ApplicationFailure.retryable(`${step}: ${message}`, ErrorType.HeraldUnavailable);
 }
 
+/** The payload changed between load and claim: nothing is sent. */
+class NotWaiting extends Error {}
+
 /** Builds the activities over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
+  const heartbeat = () => Context.current().heartbeat();
 
   /** Loads what one attempt needs; none of it leaves the worker except in the POST. */
   async function loadAttempt(payloadId: string) {
@@ -63,8 +70,7 @@ export function createActivities(deps: ActivityDeps) {
       .select([
         "payloads.status",
         "payloads.run",
-        "payloads.attempt_count",
-        "payloads.first_sent_at",
+        "payloads.cancel_reason",
         "payloads.created_at",
         "webhooks.id as webhook_id",
         "webhooks.url",
@@ -85,58 +91,120 @@ export function createActivities(deps: ActivityDeps) {
       .executeTakeFirst();
   }
 
-  return {
-    /** Marks the payload as being delivered; returns the attempts this run already made. */
-    async beginDelivery(input: { payloadId: string; run: number }): Promise<number> {
-      const row = await db.updateTable("payloads")
-        .set({ status: "delivering", updated_at: Date.now() })
+  /**
+   * Claims attempt `number` of the run before sending: the unique (payload, run, number) row
+   * means a retried attempt finds its claim instead of POSTing again.
+   */
+  async function claimAttempt(input: AttemptInput, now: number) {
+    return await db.transaction().execute(async (tx) => {
+      const inserted = await tx.insertInto("attempts").values({
+        id: newId("att"),
+        payload_id: input.payloadId,
+        run: input.run,
+        number: input.number,
+        started_at: now,
+        duration_ms: 0,
+        response_status: null,
+        error: null,
+        response_body: null,
+        finished_at: null,
+      }).onConflict((oc) => oc.columns(["payload_id", "run", "number"]).doNothing())
+        .returning("id").executeTakeFirst();
+      if (!inserted) {
+        const earlier = await tx.selectFrom("attempts").selectAll()
+          .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
+          .where("number", "=", input.number).executeTakeFirstOrThrow();
+        return { claimed: false as const, earlier };
+      }
+      const payload = await tx.updateTable("payloads")
+        .set({
+          status: "delivering",
+          attempt_count: input.number,
+          first_sent_at: sql<number>`coalesce(first_sent_at, ${now})`,
+          updated_at: now,
+        })
         .where("id", "=", input.payloadId).where("run", "=", input.run)
-        .where("status", "=", "pending")
-        .returning("attempt_count").executeTakeFirst();
-      if (row) return row.attempt_count;
-      const current = await db.selectFrom("payloads").select("attempt_count")
-        .where("id", "=", input.payloadId).executeTakeFirst();
-      return current?.attempt_count ?? 0;
-    },
+        .where("status", "in", OPEN_STATUSES)
+        .returning("first_sent_at").executeTakeFirst();
+      if (!payload) throw new NotWaiting();
+      return { claimed: true as const, firstSentAt: payload.first_sent_at ?? now };
+    });
+  }
 
-    /** One HTTP POST of the payload: the activity the seed's retry policy repeats. */
-    async attemptDelivery(
-      input: { payloadId: string; run: number; timeoutMs: number },
-    ): Promise<{ status: number }> {
-      const { payloadId, run } = input;
+  /** Writes an attempt's outcome; a 200 also ends the payload `delivered`. */
+  async function recordAttempt(record: AttemptRecord): Promise<void> {
+    const done = Date.now();
+    await db.transaction().execute(async (tx) => {
+      await tx.updateTable("attempts").set({
+        duration_ms: record.durationMs,
+        response_status: record.responseStatus,
+        error: record.error,
+        response_body: record.responseBody,
+        finished_at: done,
+      }).where("payload_id", "=", record.payloadId).where("run", "=", record.run)
+        .where("number", "=", record.number).execute();
+      const delivered = record.responseStatus === 200;
+      await tx.updateTable("payloads")
+        .set({
+          updated_at: done,
+          ...(record.body !== null ? { last_body: record.body } : {}),
+          ...(delivered ? { status: "delivered" as const, finished_at: done } : {}),
+        })
+        .where("id", "=", record.payloadId).where("run", "=", record.run)
+        .where("status", "in", OPEN_STATUSES).execute();
+    });
+    if (record.responseStatus === 200) metrics.deliveries.inc({ outcome: "delivered" });
+  }
+
+  /** Ends a run whose payload can no longer be sent, when nobody else recorded why. */
+  async function stop(
+    input: AttemptInput,
+    reason: CancelReason | "run_superseded",
+  ): Promise<AttemptResult> {
+    if (reason !== "run_superseded") {
+      const now = Date.now();
+      await dbStep("Could not record the cancellation", () =>
+        db.updateTable("payloads")
+          .set({ status: "cancelled", cancel_reason: reason, finished_at: now, updated_at: now })
+          .where("id", "=", input.payloadId).where("run", "=", input.run)
+          .where("status", "in", OPEN_STATUSES).execute());
+    }
+    return { kind: "stopped", reason };
+  }
+
+  return {
+    /**
+     * One POST of a payload, at most once per (payload, run, number). Throws only for Herald's
+     * faults before sending; every outcome after the POST is returned, and counts.
+     */
+    async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
+      const { payloadId, run, number } = input;
       const row = await dbStep("Could not load the payload", () => loadAttempt(payloadId));
-      if (!row) {
-        throw ApplicationFailure.nonRetryable("Payload not found", ErrorType.WebhookInactive);
+      if (!row || row.run !== run) return { kind: "stopped", reason: "run_superseded" };
+      if (!(OPEN_STATUSES as readonly string[]).includes(row.status)) {
+        return { kind: "stopped", reason: row.cancel_reason ?? "run_superseded" };
       }
-      if (
-        row.deleted_at !== null || row.webhook_status !== "active" || row.run !== run ||
-        !(WAITING_STATUSES as readonly string[]).includes(row.status)
-      ) {
-        throw ApplicationFailure.nonRetryable(
-          `Not sent: the webhook is ${row.deleted_at !== null ? "deleted" : row.webhook_status}` +
-            ` and the payload ${row.status}`,
-          ErrorType.WebhookInactive,
-        );
-      }
+      if (row.deleted_at !== null) return await stop(input, "webhook_deleted");
+      if (row.webhook_status !== "active") return await stop(input, "webhook_deactivated");
 
       const now = Date.now();
-      const number = row.attempt_count + 1;
-      const firstSentAt = row.first_sent_at ?? now;
-      if (row.first_sent_at === null) {
-        await dbStep(
-          "Could not record the first send",
-          () =>
-            db.updateTable("payloads").set({ first_sent_at: firstSentAt, updated_at: now })
-              .where("id", "=", payloadId).where("first_sent_at", "is", null).execute(),
-        );
-      }
+      const claim = await dbStep(
+        "Could not claim the attempt",
+        () =>
+          claimAttempt(input, now).catch((err) => {
+            if (err instanceof NotWaiting) return undefined;
+            throw err;
+          }),
+      );
+      if (!claim) return { kind: "stopped", reason: "run_superseded" };
+      if (!claim.claimed) return settleEarlierClaim(input, claim.earlier);
 
       const body = JSON.stringify(buildPayloadBody({
         payloadId,
         event: row.type,
         payloadCreatedAt: row.created_at,
         attempt: number,
-        firstSentAt,
+        firstSentAt: claim.firstSentAt,
         object: row.object,
         objectId: row.object_id ?? row.event_id,
         objectCreatedAt: row.object_created_at,
@@ -152,7 +220,7 @@ export function createActivities(deps: ActivityDeps) {
       // The URL was checked when saved; its name may resolve elsewhere by now.
       const refusal = checkUrlForm(row.url, deps.urlPolicy) ??
         await checkUrlAddresses(row.url, deps.urlPolicy);
-      const result: SendResult = refusal
+      const result = refusal
         ? { status: null, error: `Refused: the URL ${refusal}`, body: null, durationMs: 0 }
         : await sendPayload(
           {
@@ -168,7 +236,6 @@ export function createActivities(deps: ActivityDeps) {
 
       const delivered = result.status === 200;
       metrics.attempts.inc({ outcome: delivered ? "success" : refusal ? "refused" : "failure" });
-      if (delivered) metrics.deliveries.inc({ outcome: "delivered" });
       if (!refusal) metrics.attemptDuration.observe(result.durationMs / 1000);
       log.info("attempt", {
         payloadId,
@@ -180,115 +247,127 @@ export function createActivities(deps: ActivityDeps) {
         error: result.error,
         durationMs: result.durationMs,
       });
-      await dbStep("Could not record the attempt", () =>
-        db.transaction().execute(async (tx) => {
-          await tx.insertInto("attempts").values({
-            id: crypto.randomUUID(),
-            payload_id: payloadId,
-            run,
-            number,
-            started_at: now,
-            duration_ms: result.durationMs,
-            response_status: result.status,
-            error: result.error,
-            response_body: result.body,
-          }).execute();
-          const done = Date.now();
-          await tx.updateTable("payloads")
-            .set({ attempt_count: number, last_body: body, updated_at: done })
-            .where("id", "=", payloadId).execute();
-          if (delivered) {
-            await tx.updateTable("payloads").set({ status: "delivered", finished_at: done })
-              .where("id", "=", payloadId).where("run", "=", run)
-              .where("status", "in", WAITING_STATUSES).execute();
-          }
-        }));
-      if (!delivered) {
-        throw ApplicationFailure.retryable(
-          result.error ?? `Receiver answered ${result.status}, not 200`,
-          ErrorType.DeliveryFailed,
-        );
+      const record: AttemptRecord = {
+        payloadId,
+        run,
+        number,
+        durationMs: result.durationMs,
+        responseStatus: result.status,
+        error: result.error,
+        responseBody: result.body,
+        body,
+      };
+      const summary = result.error ?? `answered ${result.status}`;
+      try {
+        await withinMs(recordAttempt(record), DB_STEP_TIMEOUT_MS, "the database");
+        return { kind: "sent", delivered, summary, recorded: true };
+      } catch (err) {
+        // The receiver got it: the attempt counts, and the workflow records it once we can.
+        log.warn("could not record an attempt; the workflow records it", {
+          payloadId,
+          error: String(err),
+        });
+        return { kind: "sent", delivered, summary, recorded: false, record };
       }
-      return { status: 200 };
     },
 
-    /** How many attempts of this run reached the point of sending. */
-    async countAttempts(input: { payloadId: string; run: number }): Promise<number> {
-      const row = await db.selectFrom("payloads").select("attempt_count")
-        .where("id", "=", input.payloadId).executeTakeFirst();
-      return row?.attempt_count ?? 0;
+    /** Records an attempt whose outcome the attempt itself could not write. */
+    async recordAttempt(record: AttemptRecord): Promise<void> {
+      await recordAttempt(record);
     },
 
-    /** Records how the run ended; a payload cancelled meanwhile stays cancelled. */
+    /** Records how the run ended; a payload that ended otherwise meanwhile keeps its status. */
     async finishDelivery(
-      input: { payloadId: string; run: number; outcome: DeliveryOutcome },
+      input: {
+        payloadId: string;
+        run: number;
+        outcome: DeliveryOutcome;
+        cancelReason?: CancelReason;
+      },
     ): Promise<DeliveryOutcome> {
       const now = Date.now();
       const updated = await db.updateTable("payloads")
-        .set({ status: input.outcome, finished_at: now, updated_at: now })
+        .set({
+          status: input.outcome,
+          cancel_reason: input.cancelReason ?? null,
+          finished_at: now,
+          updated_at: now,
+        })
         .where("id", "=", input.payloadId).where("run", "=", input.run)
-        .where("status", "in", WAITING_STATUSES)
+        .where("status", "in", OPEN_STATUSES)
         .returning("status").executeTakeFirst();
       if (updated) {
         metrics.deliveries.inc({ outcome: input.outcome });
         return input.outcome;
       }
-      const row = await db.selectFrom("payloads").select("status")
+      const row = await db.selectFrom("payloads").select(["status", "run"])
         .where("id", "=", input.payloadId).executeTakeFirst();
-      return row?.status === "delivered" || row?.status === "failed" ? row.status : "cancelled";
+      if (row?.run !== input.run) return "cancelled";
+      return row.status === "delivered" || row.status === "failed" ? row.status : "cancelled";
     },
 
-    /** Compensation: asks the webhook's lifecycle workflow to deactivate it. */
+    /** Compensation: records and signals the webhook's deactivation, once per run. */
     async requestDeactivation(
-      input: { webhookId: string; reason: DeactivationReason },
+      input: { webhookId: string; reason: DeactivationReason; payloadId: string; run: number },
     ): Promise<void> {
-      await signalLifecycle(deps.temporal, deps.taskQueue, input.webhookId, {
-        kind: "deactivate",
-        reason: input.reason,
-      });
-    },
-
-    /**
-     * Starts the deliveries of payloads left `pending` longer than the grace period: their
-     * process stopped between commit and start. A start of a running delivery is a no-op.
-     */
-    async startStalledDeliveries(input: { graceMs: number; limit: number }): Promise<number> {
-      const rows = await db.selectFrom("payloads")
-        .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
-        .innerJoin("events", "events.id", "payloads.event_id")
-        .select([
-          "payloads.id",
-          "payloads.run",
-          "payloads.webhook_id",
-          "payloads.organization_id",
-          "events.type",
-          "webhooks.url",
-        ])
-        .where("payloads.status", "=", "pending")
-        .where("payloads.updated_at", "<", Date.now() - input.graceMs)
-        .orderBy("payloads.created_at").limit(input.limit).execute();
-      await startDeliveries(
-        deps.temporal,
-        deps.taskQueue,
-        deps.delivery,
-        rows.map((r) => ({
-          payloadId: r.id,
-          webhookId: r.webhook_id,
-          organizationId: r.organization_id,
-          event: r.type,
-          url: r.url,
-          run: r.run,
-        })),
+      const [request] = await recordWebhookRequests(
+        db,
+        [input.webhookId],
+        { kind: "deactivate", reason: input.reason },
+        `req_${input.payloadId}_${input.run}`,
       );
-      if (rows.length > 0) log.info("reconciled stalled payloads", { count: rows.length });
-      return rows.length;
+      await sendWebhookRequest(deps.temporal, deps.taskQueue, input.webhookId, request!);
     },
 
-    /** Applies one lifecycle change to the database. */
-    async applyWebhookChange(input: { webhookId: string; change: WebhookChange }) {
-      return await applyWebhookChange(db, input.webhookId, input.change);
+    /** Applies one lifecycle request to the database, once. */
+    async applyWebhookRequest(input: { webhookId: string; request: WebhookRequest }) {
+      return await applyWebhookRequest(db, input.webhookId, input.request);
+    },
+
+    /** Reconciler: starts payloads left pending. */
+    async startPendingDeliveries(input: { graceMs: number }): Promise<number> {
+      return await startPendingDeliveries(deps, input.graceMs, heartbeat);
+    },
+
+    /** Reconciler: ends `cancelled` the payloads of terminated deliveries. */
+    async settleClosedDeliveries(): Promise<number> {
+      return await settleClosedDeliveries(deps, heartbeat);
+    },
+
+    /** Reconciler: sends lost webhook change requests again, and enforces the plan rule. */
+    async resendWebhookRequests(input: { graceMs: number }): Promise<number> {
+      return await resendWebhookRequests(deps, input.graceMs, heartbeat);
     },
   };
+
+  /**
+   * An earlier try of this attempt claimed it: it counts, whether or not it sent. Its outcome
+   * is returned when recorded; otherwise the attempt is recorded as lost.
+   */
+  function settleEarlierClaim(
+    input: AttemptInput,
+    earlier: { response_status: number | null; error: string | null; finished_at: number | null },
+  ): AttemptResult {
+    if (earlier.finished_at !== null) {
+      return {
+        kind: "sent",
+        delivered: earlier.response_status === 200,
+        summary: earlier.error ?? `answered ${earlier.response_status}`,
+        recorded: true,
+      };
+    }
+    const record: AttemptRecord = {
+      payloadId: input.payloadId,
+      run: input.run,
+      number: input.number,
+      durationMs: 0,
+      responseStatus: null,
+      error: "Herald stopped during this attempt; the receiver may have received it",
+      responseBody: null,
+      body: null,
+    };
+    return { kind: "sent", delivered: false, summary: record.error!, recorded: false, record };
+  }
 }
 
 /** The activities' type, imported by workflows as a type only. */

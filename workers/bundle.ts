@@ -31,15 +31,22 @@ export async function bundleInProcess(): Promise<WorkflowBundle> {
   return { code };
 }
 
-/** The cache file of the current sources: a hash of every workflow file and the SDK version. */
-export async function bundleCacheFile(workflowsDir: URL = WORKFLOWS_DIR): Promise<string> {
+/** Files outside `workflows/` that workflow code imports as values (pure, bundled with it). */
+const SHARED_SOURCES = ["src/temporal/names.ts"];
+
+/**
+ * The cache file of the current sources: a hash of every workflow file, the shared files they
+ * import and the SDK version. `root` is the project whose sources are hashed.
+ */
+export async function bundleCacheFile(root: URL = PROJECT_DIR): Promise<string> {
+  const workflowsDir = new URL("workflows/", root);
   const names = [...Deno.readDirSync(workflowsDir)].map((e) => e.name).filter((n) =>
     n.endsWith(".ts")
-  ).sort();
+  ).sort().map((n) => `workflows/${n}`);
   const imports = JSON.parse(await Deno.readTextFile(new URL("deno.json", PROJECT_DIR))).imports;
   let text = `${imports["@temporalio/workflow"]}\n${imports["@temporalio/worker"]}\n`;
-  for (const name of names) {
-    text += `${name}\n${await Deno.readTextFile(new URL(name, workflowsDir))}\n`;
+  for (const name of [...names, ...SHARED_SOURCES]) {
+    text += `${name}\n${await Deno.readTextFile(new URL(name, root))}\n`;
   }
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const hash = [...new Uint8Array(digest)].slice(0, 8).map((b) => b.toString(16).padStart(2, "0"))

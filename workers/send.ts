@@ -1,10 +1,11 @@
 /** One HTTP POST of a payload: no redirects, a timeout, and at most 1 KiB of the answer read. */
 import { VERSION } from "../src/version.ts";
+import { decodeLenient, storableText } from "../src/domain/text.ts";
 
 /** The most of a response body that is read and recorded. */
 export const RESPONSE_BODY_LIMIT = 1024;
 
-/** What one POST produced. */
+/** What one POST produced; every string is storable text. */
 export interface SendResult {
   status: number | null;
   error: string | null;
@@ -50,7 +51,7 @@ export async function sendPayload(
   } catch (err) {
     return {
       status: null,
-      error: describeSendError(err, request.timeoutMs),
+      error: storableText(describeSendError(err, request.timeoutMs)),
       body: null,
       durationMs: elapsed(),
     };
@@ -80,7 +81,7 @@ async function readLimited(response: Response, signal: AbortSignal): Promise<str
     all.set(chunk, offset);
     offset += chunk.length;
   }
-  return new TextDecoder().decode(all.subarray(0, RESPONSE_BODY_LIMIT));
+  return decodeLenient(all.subarray(0, RESPONSE_BODY_LIMIT));
 }
 
 function describeSendError(err: unknown, timeoutMs: number): string {

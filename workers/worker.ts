@@ -9,7 +9,8 @@ import { createActivities } from "./activities.ts";
 import { log } from "../src/log.ts";
 import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
-import { type DeliverySettings, lifecycleTaskQueue } from "../src/temporal/deliveries.ts";
+import type { DeliverySettings } from "../src/temporal/deliveries.ts";
+import { lifecycleTaskQueue } from "../src/temporal/names.ts";
 
 /** How long running attempts may finish after a stop, and how long a stop waits in all. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -65,7 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await Worker.create({
         ...common,
         taskQueue: options.target.taskQueue,
-        // Attempt 1 runs as a local activity inside a workflow task, which holds its slot
+        // Attempts run as local activities inside a workflow task, which holds its slot
         // while the receiver answers: as many slots as attempts may run at once.
         maxConcurrentActivityTaskExecutions: concurrency,
         maxConcurrentLocalActivityExecutions: concurrency,

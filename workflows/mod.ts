@@ -1,10 +1,4 @@
 /** Every workflow the worker runs. */
 export { deliverPayload } from "./deliver_payload.ts";
-export {
-  deactivateSignal,
-  deleteSignal,
-  reactivateSignal,
-  stateQuery,
-  webhookLifecycle,
-} from "./webhook_lifecycle.ts";
-export { reconcilePayloads } from "./reconcile_payloads.ts";
+export { changeSignal, stateQuery, webhookLifecycle } from "./webhook_lifecycle.ts";
+export { reconcile } from "./reconcile.ts";

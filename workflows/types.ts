@@ -1,4 +1,13 @@
-/** Inputs and results shared by workflows, activities and their starters. Ids only, never secrets. */
+/** Inputs and results of workflows and their activities. Ids only, never secrets. */
+import type {
+  CancelReason,
+  DeactivationReason,
+  DeliveryOutcome,
+  WebhookChange,
+  WebhookState,
+} from "../src/domain/types.ts";
+
+export type { CancelReason, DeactivationReason, DeliveryOutcome, WebhookChange, WebhookState };
 
 /** What starts one delivery of one payload. */
 export interface DeliverPayloadInput {
@@ -14,32 +23,57 @@ export interface DeliverPayloadInput {
   timeoutMs: number;
 }
 
-/** How a delivery ended. */
-export type DeliveryOutcome = "delivered" | "failed" | "cancelled";
+/** What one attempt is asked to do: POST attempt `number` of this run, once. */
+export interface AttemptInput {
+  payloadId: string;
+  run: number;
+  number: number;
+  timeoutMs: number;
+}
 
-/** Why a webhook stopped receiving payloads. */
-export type DeactivationReason = "unreachable" | "plan_downgraded" | "manual";
+/** What one attempt found. */
+export type AttemptResult =
+  | {
+    /** The POST was made (or claimed by an earlier try that stopped): it counts. */
+    kind: "sent";
+    /** The receiver answered 200. */
+    delivered: boolean;
+    /** The answer in a few words, for the Web UI. */
+    summary: string;
+    /** False when the outcome could not be written; the workflow records it. */
+    recorded: boolean;
+    /** What the attempt record must say when `recorded` is false. */
+    record?: AttemptRecord;
+  }
+  | {
+    /** Nothing was sent: the webhook or the payload is no longer waiting for this run. */
+    kind: "stopped";
+    reason: CancelReason | "run_superseded";
+  };
 
-/** One change to a webhook's state, serialised by its lifecycle workflow. */
-export type WebhookChange =
-  | { kind: "deactivate"; reason: DeactivationReason }
-  | { kind: "reactivate" }
-  | { kind: "delete" };
+/** The outcome of one POST as the attempts table keeps it. */
+export interface AttemptRecord {
+  payloadId: string;
+  run: number;
+  number: number;
+  durationMs: number;
+  responseStatus: number | null;
+  error: string | null;
+  responseBody: string | null;
+  /** The body as sent, kept as the payload's last body. */
+  body: string | null;
+}
 
-/** A webhook's state as its lifecycle workflow last applied it. */
-export interface WebhookState {
-  status: "active" | "deactivated" | "deleted" | "unknown";
-  deactivationReason: DeactivationReason | null;
-  /** How many changes this workflow run has applied. */
-  changesApplied: number;
+/** A change asked of a webhook's lifecycle, with the id of its recorded request. */
+export interface WebhookRequest {
+  requestId: string;
+  change: WebhookChange;
 }
 
 /** Error types that cross from activities to workflows. */
 export const ErrorType = {
-  /** The receiver did not answer 200: the attempt counts. */
-  DeliveryFailed: "DeliveryFailed",
-  /** Herald's own infrastructure failed before or after the HTTP request: the attempt does not count. */
+  /** Herald's own infrastructure failed before anything was sent: retried, never counted. */
   HeraldUnavailable: "HeraldUnavailable",
-  /** The webhook was deactivated or deleted, or the payload cancelled: stop without sending. */
-  WebhookInactive: "WebhookInactive",
+  /** Every attempt of the run failed: the workflow ends Failed. */
+  DeliveryFailed: "DeliveryFailed",
 } as const;

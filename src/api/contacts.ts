@@ -1,6 +1,6 @@
 /** `/v1/contacts`: each write emits `contact.created`, `contact.updated` or `contact.deleted`. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
@@ -9,7 +9,7 @@ import type { Contact, Event, JsonObject } from "../db/schema.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent, startDeliveries } from "../domain/events.ts";
+import { recordEvent, startDeliveries } from "../usecases/events.ts";
 
 /** The most fields a contact may have. */
 export const MAX_CONTACT_FIELDS = 100;
@@ -76,10 +76,8 @@ function createdFrom(event: Event) {
 
 /** Builds the contacts router. */
 export function contactsRouter(deps: AppDeps) {
-  const { db, config, temporal } = deps;
-  const taskQueue = config.temporal.taskQueue;
-  const settings = config.delivery;
-  const pause = config.faultPauseBeforeStartMs;
+  const { db } = deps;
+  const useCases = useCaseDeps(deps);
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
@@ -137,7 +135,7 @@ export function contactsRouter(deps: AppDeps) {
         },
       );
       if ("previous" in result) return c.json(createdFrom(result.previous), 201);
-      await startDeliveries(temporal, taskQueue, settings, result.written.payloads, pause);
+      await startDeliveries(useCases, result.written.payloads);
       return c.json(present(contact), 201);
     },
   );
@@ -233,7 +231,7 @@ export function contactsRouter(deps: AppDeps) {
       if ("previous" in outcome) {
         return c.json(present(await findContact(organizationId, id)), 200);
       }
-      await startDeliveries(temporal, taskQueue, settings, outcome.written.payloads, pause);
+      await startDeliveries(useCases, outcome.written.payloads);
       return c.json(present(outcome.written.contact), 200);
     },
   );
@@ -279,7 +277,7 @@ export function contactsRouter(deps: AppDeps) {
         },
       );
       if ("written" in outcome) {
-        await startDeliveries(temporal, taskQueue, settings, outcome.written.payloads, pause);
+        await startDeliveries(useCases, outcome.written.payloads);
       }
       return c.body(null, 204);
     },

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
 import type { Config } from "../config.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import type { UseCaseDeps } from "../usecases/deps.ts";
 
 /** The API's dependencies. */
 export interface AppDeps {
@@ -16,6 +17,19 @@ export interface AppDeps {
   temporalUiUrl?: string;
   /** Limits requests per API key; built from API_RATE_LIMIT when not given. */
   rateLimiter?: RateLimiter;
+  /** Fault injection handed in by tests: runs between an event's commit and its starts. */
+  beforeStart?: () => Promise<void>;
+}
+
+/** The use cases' dependencies, from the API's. */
+export function useCaseDeps(deps: AppDeps): UseCaseDeps {
+  return {
+    db: deps.db,
+    temporal: deps.temporal,
+    taskQueue: deps.config.temporal.taskQueue,
+    delivery: deps.config.delivery,
+    beforeStart: deps.beforeStart,
+  };
 }
 
 /** Variables that middleware sets on the request context. */

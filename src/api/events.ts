@@ -1,10 +1,10 @@
 /** `/v1/events`: publish any event to every active webhook of the organization. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
-import { recordEvent, startDeliveries } from "../domain/events.ts";
+import { recordEvent, startDeliveries } from "../usecases/events.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 
 /** The deepest nesting of `data` accepted. */
@@ -42,7 +42,8 @@ const PublishedSchema = z.object({
 
 /** Builds the events router. */
 export function eventsRouter(deps: AppDeps) {
-  const { db, config, temporal } = deps;
+  const { db } = deps;
+  const useCases = useCaseDeps(deps);
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
@@ -99,13 +100,7 @@ export function eventsRouter(deps: AppDeps) {
       // A repeat of the key, or the loser of a race with it, answers with the first event.
       if ("previous" in result) return c.json(await answerOf(result.previous.id), 202);
       const recorded = result.written;
-      await startDeliveries(
-        temporal,
-        config.temporal.taskQueue,
-        config.delivery,
-        recorded.payloads,
-        config.faultPauseBeforeStartMs,
-      );
+      await startDeliveries(useCases, recorded.payloads);
       return c.json({
         id: recorded.id,
         payloads: recorded.payloads.map((p) => ({ id: p.payloadId, webhookId: p.webhookId })),

@@ -1,6 +1,6 @@
 /** `/v1/organizations`: managed with the admin token; an API key may read its own. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireAdmin, requireAdminOrApiKey } from "./auth.ts";
@@ -9,7 +9,7 @@ import type { Kysely } from "kysely";
 import type { Database, Organization } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { hashToken, newApiKey } from "../domain/secrets.ts";
-import { signalLifecycle } from "../temporal/deliveries.ts";
+import { changeOrganization } from "../usecases/webhook_changes.ts";
 
 const PlanSchema = z.enum(["free", "pro", "business"]).openapi({ example: "business" });
 
@@ -139,15 +139,9 @@ export function organizationsRouter(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       const change = c.req.valid("json");
-      const before = await db.selectFrom("organizations").selectAll().where("id", "=", id)
-        .executeTakeFirst();
-      if (!before) throw notFound("Organization");
-      const after = await db.updateTable("organizations")
-        .set({ ...change, updated_at: Date.now() })
-        .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
-      if (before.plan === "business" && after.plan !== "business") {
-        await deactivateAll(deps, id);
-      }
+      // Off the business plan, every active webhook is deactivated, however often this runs.
+      const after = await changeOrganization(useCaseDeps(deps), id, change);
+      if (!after) throw notFound("Organization");
       return c.json(present(after), 200);
     },
   );
@@ -196,19 +190,4 @@ export function organizationsRouter(deps: AppDeps) {
   );
 
   return app;
-}
-
-/** Deactivates every active webhook of an organization through their lifecycle workflows. */
-async function deactivateAll(deps: AppDeps, organizationId: string): Promise<void> {
-  const webhooks = await deps.db.selectFrom("webhooks").select("id")
-    .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
-    .where("status", "=", "active").execute();
-  await Promise.all(
-    webhooks.map((w) =>
-      signalLifecycle(deps.temporal, deps.config.temporal.taskQueue, w.id, {
-        kind: "deactivate",
-        reason: "plan_downgraded",
-      })
-    ),
-  );
 }

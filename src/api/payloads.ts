@@ -1,8 +1,10 @@
 /** `/v1/payloads`: one payload, its body as last sent, and every attempt. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError, notFound } from "./errors.ts";
-import { RESENDABLE, resendPayloads } from "../domain/resend.ts";
+import { RESENDABLE_STATUSES } from "../domain/types.ts";
+import { resendPayload } from "../usecases/resend.ts";
+import { deliveryWorkflowId } from "../temporal/names.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonResponse, Millis } from "./schemas.ts";
@@ -24,6 +26,12 @@ export const PayloadSummarySchema = z.object({
   eventId: z.string(),
   event: z.string(),
   status: PayloadStatusSchema,
+  cancelReason: z.enum([
+    "webhook_deactivated",
+    "webhook_deleted",
+    "cancelled_by_operator",
+    "terminated_by_operator",
+  ]).nullable().openapi({ description: "Why the payload ended `cancelled`; null otherwise" }),
   run: z.number().int(),
   attempts: z.number().int(),
   firstSentAt: Millis.nullable(),
@@ -57,6 +65,7 @@ export function presentPayloadSummary(p: Payload & { event: string }) {
     eventId: p.event_id,
     event: p.event,
     status: p.status,
+    cancelReason: p.cancel_reason,
     run: p.run,
     attempts: p.attempt_count,
     firstSentAt: p.first_sent_at,
@@ -96,7 +105,7 @@ export function payloadsRouter(deps: AppDeps) {
         .execute();
       return c.json({
         ...presentPayloadSummary(payload),
-        workflowId: `payload:${payload.id}`,
+        workflowId: deliveryWorkflowId(payload.id),
         body: payload.last_body ? JSON.parse(payload.last_body) : null,
         attemptLog: attempts.map((a) => ({
           run: a.run,
@@ -136,7 +145,7 @@ export function payloadsRouter(deps: AppDeps) {
         .where("payloads.organization_id", "=", c.get("organizationId"))
         .executeTakeFirst();
       if (!payload) throw notFound("Payload");
-      if (!(RESENDABLE as readonly string[]).includes(payload.status)) {
+      if (!(RESENDABLE_STATUSES as readonly string[]).includes(payload.status)) {
         throw new ApiError(
           409,
           "payload_not_final",
@@ -146,14 +155,17 @@ export function payloadsRouter(deps: AppDeps) {
       if (payload.deleted_at !== null || payload.webhook_status !== "active") {
         throw new ApiError(409, "webhook_inactive", "Activate the webhook before resending");
       }
-      const [started] = await resendPayloads(
-        db,
-        deps.temporal,
-        deps.config.temporal.taskQueue,
-        deps.config.delivery,
-        [id],
-      );
-      if (!started) throw new ApiError(409, "payload_not_final", "The payload changed meanwhile");
+      const started = await resendPayload(useCaseDeps(deps), id);
+      if (started === "delivery_running") {
+        throw new ApiError(
+          409,
+          "delivery_running",
+          "The previous delivery of this payload is still winding down; try again in a few seconds",
+        );
+      }
+      if (started === "not_final") {
+        throw new ApiError(409, "payload_not_final", "The payload changed meanwhile");
+      }
       return c.json({ id, run: started.run, status: "pending" as const }, 202);
     },
   );

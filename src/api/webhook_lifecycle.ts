@@ -1,41 +1,28 @@
 /** `/v1/webhooks/{id}/…`: activate, deactivate, rotate the secret, recover failed payloads. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Kysely } from "kysely";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import { findWebhook, presentWebhook, requireBusinessPlan, WebhookSchema } from "./webhooks.ts";
-import type { Database, Webhook } from "../db/schema.ts";
+import {
+  findWebhook,
+  presentWebhook,
+  requireBusinessPlan,
+  waitForStatus,
+  WebhookSchema,
+} from "./webhooks.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
-import { MAX_RECOVER, RESENDABLE, resendPayloads } from "../domain/resend.ts";
-import { signalLifecycle } from "../temporal/deliveries.ts";
+import { recoverPayloads } from "../usecases/resend.ts";
+import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 
-/** How long activate and deactivate wait for the lifecycle workflow before answering 202. */
-export const LIFECYCLE_WAIT_MS = 5_000;
 /** How long the previous signing secret keeps signing after a rotation. */
 export const SECRET_OVERLAP_MS = 24 * 3_600_000;
 
-async function waitForStatus(
-  db: Kysely<Database>,
-  id: string,
-  done: (w: Webhook) => boolean,
-): Promise<{ webhook: Webhook; settled: boolean }> {
-  const deadline = Date.now() + LIFECYCLE_WAIT_MS;
-  for (;;) {
-    const webhook = await db.selectFrom("webhooks").selectAll().where("id", "=", id)
-      .executeTakeFirstOrThrow();
-    if (done(webhook)) return { webhook, settled: true };
-    if (Date.now() > deadline) return { webhook, settled: false };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Builds the lifecycle router (mounted beside the webhooks router). */
 export function webhookLifecycleRouter(deps: AppDeps) {
-  const { db, config, temporal } = deps;
-  const taskQueue = config.temporal.taskQueue;
+  const { db } = deps;
+  const useCases = useCaseDeps(deps);
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
@@ -59,7 +46,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       const { id } = c.req.valid("param");
       await findWebhook(db, organizationId, id);
       await requireBusinessPlan(db, organizationId, "Reactivation");
-      await signalLifecycle(temporal, taskQueue, id, { kind: "reactivate" });
+      await requestWebhookChange(useCases, id, { kind: "reactivate" });
       const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "active");
       return c.json(presentWebhook(webhook), settled ? 200 : 202);
     },
@@ -78,7 +65,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       await findWebhook(db, c.get("organizationId"), id);
-      await signalLifecycle(temporal, taskQueue, id, { kind: "deactivate", reason: "manual" });
+      await requestWebhookChange(useCases, id, { kind: "deactivate", reason: "manual" });
       const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "deactivated");
       return c.json(presentWebhook(webhook), settled ? 200 : 202);
     },
@@ -138,17 +125,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       if (webhook.status !== "active") {
         throw new ApiError(409, "webhook_inactive", "Activate the webhook before recovering");
       }
-      const rows = await db.selectFrom("payloads").select("id")
-        .where("webhook_id", "=", id).where("status", "in", RESENDABLE)
-        .where("created_at", ">=", since).orderBy("created_at").limit(MAX_RECOVER).execute();
-      const started = await resendPayloads(
-        db,
-        temporal,
-        taskQueue,
-        config.delivery,
-        rows.map((r) => r.id),
-      );
-      return c.json({ count: started.length }, 202);
+      return c.json({ count: await recoverPayloads(useCases, id, since) }, 202);
     },
   );
 

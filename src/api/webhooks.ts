@@ -1,6 +1,6 @@
 /** `/v1/webhooks`: an organization's webhooks, their lifecycle and their payloads. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "./deps.ts";
+import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
@@ -19,8 +19,9 @@ import type { Kysely } from "kysely";
 import type { Database, Webhook } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
-import { checkUrlAddresses, checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
-import { signalLifecycle } from "../temporal/deliveries.ts";
+import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
+import { checkUrlAddresses } from "../net/url_addresses.ts";
+import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 
 /** A webhook as the API shows it. */
 export const WebhookSchema = z.object({
@@ -90,10 +91,27 @@ export async function requireBusinessPlan(
   }
 }
 
+/** How long activate, deactivate and delete wait for the lifecycle workflow before answering 202. */
+export const LIFECYCLE_WAIT_MS = 5_000;
+/** Waits until the lifecycle workflow applied a change, for LIFECYCLE_WAIT_MS at most. */
+export async function waitForStatus(
+  db: Kysely<Database>,
+  id: string,
+  done: (w: Webhook) => boolean,
+): Promise<{ webhook: Webhook; settled: boolean }> {
+  const deadline = Date.now() + LIFECYCLE_WAIT_MS;
+  for (;;) {
+    const webhook = await db.selectFrom("webhooks").selectAll().where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    if (done(webhook)) return { webhook, settled: true };
+    if (Date.now() > deadline) return { webhook, settled: false };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Builds the webhooks router. */
 export function webhooksRouter(deps: AppDeps) {
   const { db, config } = deps;
-  const taskQueue = config.temporal.taskQueue;
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
@@ -255,10 +273,9 @@ export function webhooksRouter(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       await find(c.get("organizationId"), id);
-      const now = Date.now();
-      await db.updateTable("webhooks").set({ deleted_at: now, updated_at: now })
-        .where("id", "=", id).execute();
-      await signalLifecycle(deps.temporal, taskQueue, id, { kind: "delete" });
+      // The request is recorded before it is signalled: it is applied even after a crash.
+      await requestWebhookChange(useCaseDeps(deps), id, { kind: "delete" });
+      await waitForStatus(db, id, (w) => w.deleted_at !== null);
       return c.body(null, 204);
     },
   );

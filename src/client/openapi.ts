@@ -1583,6 +1583,11 @@ export interface components {
         };
         PayloadSummary: {
             attempts: number;
+            /**
+             * @description Why the payload ended `cancelled`; null otherwise
+             * @enum {string|null}
+             */
+            cancelReason: "webhook_deactivated" | "webhook_deleted" | "cancelled_by_operator" | "terminated_by_operator" | null;
             /** @example 1764190000000 */
             createdAt: number;
             event: string;

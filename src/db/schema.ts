@@ -1,14 +1,15 @@
 /** The database's tables as Kysely sees them. Times are UNIX milliseconds (bigint columns). */
 import type { Insertable, Selectable, Updateable } from "kysely";
 
-/** An organization's plan; only `business` may have webhooks. */
-export type Plan = "free" | "pro" | "business";
-/** Whether a webhook receives payloads. */
-export type WebhookStatus = "active" | "deactivated";
-/** Why a webhook was deactivated. */
-export type DeactivationReason = "unreachable" | "plan_downgraded" | "manual";
-/** Where one payload's delivery stands. */
-export type PayloadStatus = "pending" | "delivering" | "delivered" | "failed" | "cancelled";
+import type {
+  CancelReason,
+  DeactivationReason,
+  PayloadStatus,
+  Plan,
+  WebhookStatus,
+} from "../domain/types.ts";
+
+export type { DeactivationReason, PayloadStatus, Plan, WebhookStatus };
 
 /** A JSON object as stored in jsonb columns. */
 export type JsonObject = { [key: string]: unknown };
@@ -89,6 +90,8 @@ export interface PayloadTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** Why the payload ended `cancelled`; null otherwise. */
+  cancel_reason: CancelReason | null;
 }
 
 /** The `attempts` table: one HTTP POST of a payload. */
@@ -102,6 +105,26 @@ export interface AttemptTable {
   response_status: number | null;
   error: string | null;
   response_body: string | null;
+  /** When the answer or error was recorded; null while the POST may still be in flight. */
+  finished_at: number | null;
+}
+
+/** The `webhook_requests` table: changes asked of a webhook's lifecycle workflow (an outbox). */
+export interface WebhookRequestTable {
+  id: string;
+  webhook_id: string;
+  kind: "deactivate" | "reactivate" | "delete";
+  reason: DeactivationReason | null;
+  created_at: number;
+  /** When the lifecycle workflow applied (or refused) it; null until then. */
+  applied_at: number | null;
+}
+
+/** The `reconciler_cursors` table: where each of the reconciler's sweeps goes on next time. */
+export interface ReconcilerCursorTable {
+  name: string;
+  position: string;
+  updated_at: number;
 }
 
 /** Herald's whole database. */
@@ -113,6 +136,8 @@ export interface Database {
   events: EventTable;
   payloads: PayloadTable;
   attempts: AttemptTable;
+  webhook_requests: WebhookRequestTable;
+  reconciler_cursors: ReconcilerCursorTable;
 }
 
 /** A row of `organizations`. */

@@ -16,7 +16,7 @@ function encodeRandom(length: number): string {
 }
 
 /** The prefixes of Herald's ids, one per kind of object. */
-export type IdPrefix = "org" | "key" | "wh" | "ct" | "evt" | "pl" | "att";
+export type IdPrefix = "org" | "key" | "wh" | "ct" | "evt" | "pl" | "att" | "req";
 
 /** A new id such as `wh_01jz3k5q8r7t6y5x4w3v2u1s0p`. */
 export function newId(prefix: IdPrefix): string {

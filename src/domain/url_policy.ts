@@ -1,5 +1,4 @@
 /** Which webhook URLs Herald will POST to: HTTPS, public addresses only (unless configured). */
-import { lookup } from "node:dns/promises";
 
 /** What the URL policy allows. */
 export interface UrlPolicy {
@@ -98,7 +97,8 @@ export function blockedAddress(ip: string): string | undefined {
 }
 
 /** The host without IPv6 brackets or the trailing dot of a fully qualified name. */
-function bareHost(url: URL): string {
+/** The URL's host without IPv6 brackets. */
+export function bareHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
 }
 
@@ -134,27 +134,4 @@ export function redactUrl(text: string): string {
   } catch {
     return "(invalid URL)";
   }
-}
-
-/** Resolves the URL's host and returns the problem when any address is not public. */
-export async function checkUrlAddresses(
-  text: string,
-  policy: UrlPolicy,
-): Promise<string | undefined> {
-  if (policy.allowPrivateNetworks) return undefined;
-  const host = bareHost(new URL(text));
-  if (/^[\d.]+$/.test(host) || host.includes(":")) return blockedAddress(host) && "not public";
-  // The system resolver, as the connection itself will use it (hosts file included).
-  let addresses: string[] = [];
-  try {
-    addresses = (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    // A name that does not resolve.
-  }
-  // A name that does not resolve yet is accepted; every attempt checks again.
-  for (const address of addresses) {
-    const reason = blockedAddress(address);
-    if (reason) return `must not resolve to a ${reason} address (${host} → ${address})`;
-  }
-  return undefined;
 }

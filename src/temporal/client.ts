@@ -33,7 +33,7 @@ export async function tlsOptions(target: Pick<TemporalTarget, "tls">) {
 let runtimeInstalled = false;
 
 /** Routes the SDK's native logs into Herald's logs, once per process. */
-function installRuntime(): void {
+export function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({

@@ -1,9 +1,16 @@
-/** Starting deliveries and signalling lifecycles: how the API and activities talk to Temporal. */
+/** How Herald asks Temporal for work: starting deliveries, sending webhook change requests. */
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
-import type { DeactivationReason, DeliverPayloadInput } from "../../workflows/types.ts";
-import type { deliverPayload, webhookLifecycle } from "../../workflows/mod.ts";
+import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
-import { OrganizationIdKey, WebhookEventKey, WebhookIdKey } from "./search_attributes.ts";
+import {
+  deliveryWorkflowId,
+  lifecycleTaskQueue,
+  lifecycleWorkflowId,
+  OrganizationIdKey,
+  WebhookEventKey,
+  WebhookIdKey,
+  WorkflowType,
+} from "./names.ts";
 
 /** Everything needed to start one payload's delivery workflow. */
 export interface DeliveryStart {
@@ -22,24 +29,16 @@ export interface DeliverySettings {
   timeoutMs: number;
 }
 
-/** The workflow id of a payload's delivery. */
-export const deliveryWorkflowId = (payloadId: string) => `payload:${payloadId}`;
 /**
- * The task queue of lifecycle workflows: their own, so a deactivation never waits behind a
- * backlog of delivery attempts.
+ * Starts `deliverPayload` for a payload. Answers false when a workflow with its id is still
+ * open: this run's (started by someone else) or a previous run's that has not ended yet.
  */
-export const lifecycleTaskQueue = (taskQueue: string) => `${taskQueue}-lifecycle`;
-
-/** The workflow id of a webhook's lifecycle. */
-export const lifecycleWorkflowId = (webhookId: string) => `webhook:${webhookId}`;
-
-/** Starts `deliverPayload` for a payload; a delivery already running is left alone. */
 export async function startDelivery(
   client: Client,
   taskQueue: string,
   settings: DeliverySettings,
   start: DeliveryStart,
-): Promise<void> {
+): Promise<boolean> {
   const input: DeliverPayloadInput = {
     payloadId: start.payloadId,
     webhookId: start.webhookId,
@@ -49,7 +48,7 @@ export async function startDelivery(
     timeoutMs: settings.timeoutMs,
   };
   try {
-    await client.workflow.start<typeof deliverPayload>("deliverPayload", {
+    await client.workflow.start(WorkflowType.deliverPayload, {
       workflowId: deliveryWorkflowId(start.payloadId),
       taskQueue,
       args: [input],
@@ -60,38 +59,39 @@ export async function startDelivery(
         { key: WebhookEventKey, value: start.event },
       ],
       memo: { url: redactUrl(start.url), run: start.run },
-      staticSummary: `${start.event} → ${redactUrl(start.url)}`,
+      staticSummary: `${start.event} → ${redactUrl(start.url)} (run ${start.run})`,
     });
+    return true;
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
   }
 }
 
-/** Sends a change to a webhook's lifecycle workflow, starting it when it is not running. */
-export async function signalLifecycle(
+/** Whether the delivery workflow of a payload is still open. */
+export async function isDeliveryOpen(client: Client, payloadId: string): Promise<boolean> {
+  try {
+    const description = await client.workflow.getHandle(deliveryWorkflowId(payloadId)).describe();
+    return description.status.name === "RUNNING";
+  } catch (err) {
+    if (err instanceof Error && err.name === "WorkflowNotFoundError") return false;
+    throw err;
+  }
+}
+
+/** Sends a recorded change request to a webhook's lifecycle workflow, starting it if needed. */
+export async function sendWebhookRequest(
   client: Client,
   taskQueue: string,
   webhookId: string,
-  change: { kind: "deactivate"; reason: DeactivationReason } | { kind: "reactivate" } | {
-    kind: "delete";
-  },
+  request: WebhookRequest,
 ): Promise<void> {
-  const common = {
+  await client.workflow.signalWithStart(WorkflowType.webhookLifecycle, {
     workflowId: lifecycleWorkflowId(webhookId),
     taskQueue: lifecycleTaskQueue(taskQueue),
-    args: [{ webhookId }] as [{ webhookId: string }],
+    args: [{ webhookId }],
+    signal: "change",
+    signalArgs: [request],
     staticSummary: `Lifecycle of webhook ${webhookId}`,
-  };
-  if (change.kind === "deactivate") {
-    await client.workflow.signalWithStart<typeof webhookLifecycle, [DeactivationReason]>(
-      "webhookLifecycle",
-      { ...common, signal: "deactivate", signalArgs: [change.reason] },
-    );
-  } else {
-    await client.workflow.signalWithStart<typeof webhookLifecycle, []>("webhookLifecycle", {
-      ...common,
-      signal: change.kind,
-      signalArgs: [],
-    });
-  }
+  });
 }

@@ -1,5 +1,5 @@
 /** The embedded Temporal: the Temporal CLI's dev server, installed on first use, run as a child. */
-import { SEARCH_ATTRIBUTES } from "./search_attributes.ts";
+import { SEARCH_ATTRIBUTES } from "./names.ts";
 import { connectTemporal } from "./client.ts";
 
 /** The Temporal CLI version Herald installs: later tags cannot be installed with `go install`. */

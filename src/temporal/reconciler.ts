@@ -1,10 +1,8 @@
 /** The Temporal Schedule that runs the reconciler every RECONCILE_INTERVAL. */
 import { type Client, ScheduleAlreadyRunning } from "@temporalio/client";
-import type { reconcilePayloads } from "../../workflows/mod.ts";
+import type { reconcile } from "../../workflows/reconcile.ts";
 import { log } from "../log.ts";
-
-/** The schedule's id, one per task queue. */
-export const reconcilerScheduleId = (taskQueue: string) => `herald-reconciler:${taskQueue}`;
+import { reconcilerScheduleId, reconcilerWorkflowId, WorkflowType } from "./names.ts";
 
 /** Creates the schedule, or updates its interval when it exists. */
 export async function ensureReconcilerSchedule(
@@ -16,11 +14,11 @@ export async function ensureReconcilerSchedule(
   const scheduleId = reconcilerScheduleId(taskQueue);
   const action = {
     type: "startWorkflow" as const,
-    workflowType: "reconcilePayloads",
+    workflowType: WorkflowType.reconcile,
     taskQueue,
-    args: [{ graceMs }] as Parameters<typeof reconcilePayloads>,
-    workflowId: `reconcile:${taskQueue}`,
-    staticSummary: "Start deliveries left pending after a crash",
+    args: [{ graceMs }] as Parameters<typeof reconcile>,
+    workflowId: reconcilerWorkflowId(taskQueue),
+    staticSummary: "Finish what a crash or an operator left half done",
   };
   const spec = { intervals: [{ every: intervalMs }] };
   try {

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { type DatabaseHandle, migrateToLatest, openPostgres } from "../../src/db/mod.ts";
 import { type DevServer, freePort, startDevServer } from "../../src/temporal/dev_server.ts";
 import { ADMIN_TOKEN, waitFor } from "../harness.ts";
-import { type HeraldProcess, killHard, spawnHerald } from "../processes.ts";
+import { type HeraldProcess, killHard, PAUSING_API, spawnHerald } from "../processes.ts";
 import { type Receiver, startReceiver } from "../receiver.ts";
 import { startTcpProxy, type TcpProxy } from "../tcp_proxy.ts";
 import { testCertificates } from "../tls.ts";
@@ -179,7 +179,7 @@ export async function runChaos(options: ChaosOptions): Promise<PhaseReport[]> {
 
   let crashOrg: { apiKey: string } | undefined;
   async function killApiBetweenCommitAndStart(): Promise<void> {
-    const crashing = await spawnHerald("api", { ...env, HERALD_FAULT_PAUSE_BEFORE_START: "60s" });
+    const crashing = await spawnHerald("api", env, { entry: PAUSING_API });
     const before = await observer.db.selectFrom("payloads").select((eb) => eb.fn.countAll().as("n"))
       .executeTakeFirstOrThrow();
     const request = json(crashing.apiUrl!, "POST", "/v1/events", crashOrg!.apiKey, {

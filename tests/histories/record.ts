@@ -12,6 +12,7 @@ import {
   waitFor,
 } from "../harness.ts";
 import { startReceiver } from "../receiver.ts";
+import { deliveryWorkflowId, lifecycleWorkflowId } from "../../src/temporal/names.ts";
 
 const s = await stack({ DELIVERY_RETRY_INTERVAL: "200ms", DELIVERY_MAX_ATTEMPTS: "3" });
 const org = await createOrganization(s);
@@ -34,12 +35,12 @@ async function publish() {
   return answer.body.payloads[0].id as string;
 }
 
-// Named after the workflow's newest version; files of earlier versions stay and keep replaying.
-const version = "local_first";
-await save(`payload:${await publish()}`, `deliver_payload_${version}_delivered.json`);
+// One workflow version: the files are recorded again whenever a workflow changes on purpose
+// (until a release has open workflows; then earlier versions' files stay and keep replaying).
+await save(deliveryWorkflowId(await publish()), "deliver_payload_delivered.json");
 
 receiver.answer((n) => new Response("no", { status: n > 0 ? 500 : 200 }));
-await save(`payload:${await publish()}`, `deliver_payload_${version}_failed.json`);
+await save(deliveryWorkflowId(await publish()), "deliver_payload_failed.json");
 await waitFor("deactivation", async () =>
   (await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey })).body.status ===
     "deactivated");
@@ -47,7 +48,7 @@ await waitFor("deactivation", async () =>
 await api(s, "POST", `/v1/webhooks/${webhook.id}/activate`, { token: org.apiKey });
 // Deleting ends the lifecycle workflow, so its whole history (deactivate, reactivate) is closed.
 await api(s, "DELETE", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
-await save(`webhook:${webhook.id}`, "webhook_lifecycle_reactivated.json");
+await save(lifecycleWorkflowId(webhook.id), "webhook_lifecycle_reactivated.json");
 
 await receiver.close();
 await s.herald.stop();

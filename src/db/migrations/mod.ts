@@ -1,9 +1,11 @@
 /** Every migration, listed statically so bundling and `deno compile` keep them. */
 import type { Migration, MigrationProvider } from "kysely/migration";
 import * as m0001 from "./0001_initial.ts";
+import * as m0002 from "./0002_delivery_core.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_delivery_core": m0002,
 };
 
 /** Hands Kysely's Migrator the static list above. */

@@ -1,15 +1,11 @@
 /** Recording an event and its payloads in one transaction, then starting their deliveries. */
-import type { Client } from "@temporalio/client";
-import type { Kysely, Transaction } from "kysely";
+import type { Transaction } from "kysely";
 import type { Database, JsonObject } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
-import { newId } from "./ids.ts";
-import {
-  type DeliverySettings,
-  type DeliveryStart,
-  startDelivery,
-} from "../temporal/deliveries.ts";
+import { newId } from "../domain/ids.ts";
+import { type DeliveryStart, startDelivery } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
+import type { UseCaseDeps } from "./deps.ts";
 
 /** An event to record. */
 export interface NewEvent {
@@ -84,42 +80,57 @@ export async function recordEvent(
   return { id, createdAt: now, payloads };
 }
 
+/** How many workflow starts one call makes at once. */
+const START_CONCURRENCY = 32;
+
 /**
- * Starts the delivery workflows of committed payloads, concurrently. `pauseBeforeMs` is the
- * reliability suite's fault injection: a window in which a test kills the process.
+ * Starts the delivery workflows of committed payloads and marks them `delivering`. A start that
+ * fails leaves its payload `pending`: the reconciler starts it later.
  */
-export async function startDeliveries(
-  temporal: Client,
-  taskQueue: string,
-  settings: DeliverySettings,
-  payloads: DeliveryStart[],
-  pauseBeforeMs = 0,
-): Promise<void> {
+export async function startDeliveries(deps: UseCaseDeps, payloads: DeliveryStart[]): Promise<void> {
   if (payloads.length === 0) return;
-  if (pauseBeforeMs > 0) await new Promise((r) => setTimeout(r, pauseBeforeMs));
-  const results = await Promise.allSettled(
-    payloads.map((p) => startDelivery(temporal, taskQueue, settings, p)),
-  );
-  results.forEach((result, i) => {
-    if (result.status === "rejected") {
-      // The payload stays pending in the database; the reconciler starts it later.
-      log.error("could not start a delivery", {
-        payloadId: payloads[i]!.payloadId,
-        error: String(result.reason),
-      });
+  await deps.beforeStart?.();
+  const started: string[] = [];
+  let next = 0;
+  const startNext = async (): Promise<void> => {
+    while (next < payloads.length) {
+      const payload = payloads[next++]!;
+      try {
+        if (await startDelivery(deps.temporal, deps.taskQueue, deps.delivery, payload)) {
+          started.push(payload.payloadId);
+        }
+      } catch (err) {
+        log.error("could not start a delivery", {
+          payloadId: payload.payloadId,
+          error: String(err),
+        });
+      }
     }
-  });
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(START_CONCURRENCY, payloads.length) }, startNext),
+  );
+  await markDelivering(deps, started);
+}
+
+/** Moves started payloads from `pending` to `delivering` (the first attempt does it too). */
+async function markDelivering(deps: UseCaseDeps, payloadIds: string[]): Promise<void> {
+  if (payloadIds.length === 0) return;
+  try {
+    await deps.db.updateTable("payloads").set({ status: "delivering" })
+      .where("id", "in", payloadIds).where("status", "=", "pending").execute();
+  } catch (err) {
+    // Their workflows run; each one's first attempt marks it.
+    log.warn("could not mark payloads delivering", {
+      count: payloadIds.length,
+      error: String(err),
+    });
+  }
 }
 
 /** Records an event in its own transaction and starts its deliveries. */
-export async function publishEvent(
-  db: Kysely<Database>,
-  temporal: Client,
-  taskQueue: string,
-  settings: DeliverySettings,
-  event: NewEvent,
-): Promise<RecordedEvent> {
-  const recorded = await db.transaction().execute((tx) => recordEvent(tx, event));
-  await startDeliveries(temporal, taskQueue, settings, recorded.payloads);
+export async function publishEvent(deps: UseCaseDeps, event: NewEvent): Promise<RecordedEvent> {
+  const recorded = await deps.db.transaction().execute((tx) => recordEvent(tx, event));
+  await startDeliveries(deps, recorded.payloads);
   return recorded;
 }

@@ -1,0 +1,57 @@
+/**
+ * Every name Herald gives things in Temporal: workflow ids and types, task queues, search
+ * attributes, the reconciler's schedule. Pure: workflow code imports it too.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from "@temporalio/common";
+
+/** The workflow id of a payload's delivery. */
+export const deliveryWorkflowId = (payloadId: string) => `payload:${payloadId}`;
+
+/** The workflow id of a webhook's lifecycle. */
+export const lifecycleWorkflowId = (webhookId: string) => `webhook:${webhookId}`;
+
+/** The workflow id of the reconciler's runs. */
+export const reconcilerWorkflowId = (taskQueue: string) => `reconcile:${taskQueue}`;
+
+/** The id of the schedule that runs the reconciler, one per task queue. */
+export const reconcilerScheduleId = (taskQueue: string) => `herald-reconciler:${taskQueue}`;
+
+/**
+ * The task queue of lifecycle workflows: their own, so a deactivation never waits behind a
+ * backlog of delivery attempts.
+ */
+export const lifecycleTaskQueue = (taskQueue: string) => `${taskQueue}-lifecycle`;
+
+/** The workflow types, as registered by the worker. */
+export const WorkflowType = {
+  deliverPayload: "deliverPayload",
+  webhookLifecycle: "webhookLifecycle",
+  reconcile: "reconcile",
+} as const;
+
+/** The webhook a delivery is for. */
+export const WebhookIdKey = defineSearchAttributeKey("WebhookId", SearchAttributeType.KEYWORD);
+/** The organization that owns the webhook. */
+export const OrganizationIdKey = defineSearchAttributeKey(
+  "OrganizationId",
+  SearchAttributeType.KEYWORD,
+);
+/** The event type, such as `contact.updated`. */
+export const WebhookEventKey = defineSearchAttributeKey(
+  "WebhookEvent",
+  SearchAttributeType.KEYWORD,
+);
+/** How the delivery ended (`delivered`, `failed`, `cancelled`), set by the workflow as it ends. */
+export const DeliveryOutcomeKey = defineSearchAttributeKey(
+  "DeliveryOutcome",
+  SearchAttributeType.KEYWORD,
+);
+
+/** The search attributes to register on a Temporal namespace (all Keyword). */
+export const SEARCH_ATTRIBUTES = [
+  WebhookIdKey,
+  OrganizationIdKey,
+  WebhookEventKey,
+  DeliveryOutcomeKey,
+]
+  .map((key) => key.name);

@@ -1,0 +1,163 @@
+/**
+ * Every change of a webhook's state goes through its lifecycle workflow: the API (or a delivery's
+ * compensation, or a downgrade) records a request, then signals it; the workflow applies each
+ * request once, in order. A request whose signal was lost is sent again by the reconciler.
+ */
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "../db/schema.ts";
+import { newId } from "../domain/ids.ts";
+import {
+  type CancelReason,
+  OPEN_STATUSES,
+  type WebhookChange,
+  type WebhookState,
+} from "../domain/types.ts";
+import type { WebhookRequest } from "../../workflows/types.ts";
+import { sendWebhookRequest } from "../temporal/deliveries.ts";
+import { log } from "../log.ts";
+import type { UseCaseDeps } from "./deps.ts";
+
+/** A recorded request and the webhook it is for. */
+export interface RecordedRequest extends WebhookRequest {
+  webhookId: string;
+}
+
+/**
+ * Records one request per webhook inside `tx`. A given `id` makes the record idempotent
+ * (a compensation retried after a crash records its request once).
+ */
+export async function recordWebhookRequests(
+  tx: Transaction<Database> | Kysely<Database>,
+  webhookIds: string[],
+  change: WebhookChange,
+  id?: string,
+): Promise<RecordedRequest[]> {
+  if (webhookIds.length === 0) return [];
+  const now = Date.now();
+  const rows = webhookIds.map((webhookId) => ({
+    id: id ?? newId("req"),
+    webhook_id: webhookId,
+    kind: change.kind,
+    reason: change.kind === "deactivate" ? change.reason : null,
+    created_at: now,
+  }));
+  await tx.insertInto("webhook_requests").values(rows)
+    .onConflict((oc) => oc.column("id").doNothing()).execute();
+  return rows.map((r) => ({ requestId: r.id, webhookId: r.webhook_id, change }));
+}
+
+/** Signals recorded requests; a failed signal is logged and left to the reconciler. */
+export async function sendWebhookRequests(
+  deps: UseCaseDeps,
+  requests: RecordedRequest[],
+): Promise<void> {
+  await Promise.all(requests.map(async ({ webhookId, requestId, change }) => {
+    try {
+      await sendWebhookRequest(deps.temporal, deps.taskQueue, webhookId, { requestId, change });
+    } catch (err) {
+      log.error("could not signal a webhook's lifecycle; the reconciler sends it again", {
+        webhookId,
+        requestId,
+        error: String(err),
+      });
+    }
+  }));
+}
+
+/** Records and signals one change of one webhook. */
+export async function requestWebhookChange(
+  deps: UseCaseDeps,
+  webhookId: string,
+  change: WebhookChange,
+): Promise<void> {
+  await sendWebhookRequests(deps, await recordWebhookRequests(deps.db, [webhookId], change));
+}
+
+/**
+ * Changes an organization's plan. Off the business plan, every still-active webhook gets a
+ * deactivation request in the same transaction, however often this runs: the downgrade is
+ * idempotent, and the reconciler enforces it if the signals are lost.
+ */
+export async function changeOrganization(
+  deps: UseCaseDeps,
+  organizationId: string,
+  change: { plan?: "free" | "pro" | "business"; name?: string },
+) {
+  const { organization, requests } = await deps.db.transaction().execute(async (tx) => {
+    const organization = await tx.updateTable("organizations")
+      .set({ ...change, updated_at: Date.now() })
+      .where("id", "=", organizationId).returningAll().executeTakeFirst();
+    if (!organization || organization.plan === "business") return { organization, requests: [] };
+    const active = await tx.selectFrom("webhooks").select("id")
+      .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
+      .where("status", "=", "active").execute();
+    const requests = await recordWebhookRequests(
+      tx,
+      active.map((w) => w.id),
+      { kind: "deactivate", reason: "plan_downgraded" },
+    );
+    return { organization, requests };
+  });
+  await sendWebhookRequests(deps, requests);
+  return organization;
+}
+
+/**
+ * Applies one request, once: a request already applied (sent again by the reconciler) changes
+ * nothing. Deactivation keeps the first reason and cancels the webhook's open payloads;
+ * reactivation is refused while the organization is off the business plan.
+ */
+export async function applyWebhookRequest(
+  db: Kysely<Database>,
+  webhookId: string,
+  request: WebhookRequest,
+): Promise<WebhookState> {
+  const { change } = request;
+  const now = Date.now();
+  await db.transaction().execute(async (tx) => {
+    const claimed = await tx.updateTable("webhook_requests").set({ applied_at: now })
+      .where("id", "=", request.requestId).where("applied_at", "is", null)
+      .returning("id").executeTakeFirst();
+    if (!claimed) return;
+    if (change.kind === "deactivate") {
+      await tx.updateTable("webhooks")
+        .set({
+          status: "deactivated",
+          deactivation_reason: change.reason,
+          deactivated_at: now,
+          updated_at: now,
+        })
+        .where("id", "=", webhookId).where("status", "=", "active").execute();
+    } else if (change.kind === "reactivate") {
+      const org = await tx.selectFrom("webhooks")
+        .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
+        .select("organizations.plan").where("webhooks.id", "=", webhookId).executeTakeFirst();
+      if (org?.plan === "business") {
+        await tx.updateTable("webhooks")
+          .set({
+            status: "active",
+            deactivation_reason: null,
+            deactivated_at: null,
+            updated_at: now,
+          })
+          .where("id", "=", webhookId).where("deleted_at", "is", null).execute();
+      }
+    } else {
+      await tx.updateTable("webhooks").set({ deleted_at: now, updated_at: now })
+        .where("id", "=", webhookId).where("deleted_at", "is", null).execute();
+    }
+    if (change.kind !== "reactivate") {
+      const reason: CancelReason = change.kind === "delete"
+        ? "webhook_deleted"
+        : "webhook_deactivated";
+      await tx.updateTable("payloads")
+        .set({ status: "cancelled", cancel_reason: reason, finished_at: now, updated_at: now })
+        .where("webhook_id", "=", webhookId).where("status", "in", OPEN_STATUSES).execute();
+    }
+  });
+  const row = await db.selectFrom("webhooks")
+    .select(["status", "deactivation_reason", "deleted_at"])
+    .where("id", "=", webhookId).executeTakeFirst();
+  if (!row || row.deleted_at !== null) return { status: "deleted", deactivationReason: null };
+  return { status: row.status, deactivationReason: row.deactivation_reason };
+}

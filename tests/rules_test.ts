@@ -1,0 +1,103 @@
+/** Herald's pure rules (src/domain): no database, no Temporal, no network. */
+import assert from "node:assert/strict";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { decodeLenient, storableText } from "../src/domain/text.ts";
+import { buildPayloadBody } from "../src/domain/payload_body.ts";
+import { signWebhook } from "../src/domain/signature.ts";
+import { newSigningSecret } from "../src/domain/secrets.ts";
+import { checkUrlForm, redactUrl } from "../src/domain/url_policy.ts";
+import { newId } from "../src/domain/ids.ts";
+
+const strict = { allowInsecureUrls: false, allowPrivateNetworks: false };
+
+Deno.test("any bytes a receiver answers become storable text: NUL and bad UTF-8 as U+FFFD", () => {
+  assert.equal(decodeLenient(new Uint8Array([0x6f, 0x6b, 0x00, 0xff])), "ok\uFFFD\uFFFD");
+  assert.equal(decodeLenient(new TextEncoder().encode("héllo ✓")), "héllo ✓");
+  // A multi-byte character cut by the 1 KiB limit.
+  assert.equal(decodeLenient(new Uint8Array([0x61, 0xe2, 0x9c])), "a\uFFFD");
+});
+
+Deno.test("text with NUL or a lone surrogate is made storable; valid pairs stay", () => {
+  assert.equal(storableText("a\u0000b"), "a\uFFFDb");
+  assert.equal(storableText("x\uD800y"), "x\uFFFDy");
+  assert.equal(storableText("x\uDC00y"), "x\uFFFDy");
+  assert.equal(storableText("emoji 😀"), "emoji 😀");
+});
+
+Deno.test("the payload body has the seed's shape, with the attempt's number", () => {
+  const body = buildPayloadBody({
+    payloadId: "pl_1",
+    event: "contact.updated",
+    payloadCreatedAt: 1,
+    attempt: 3,
+    firstSentAt: 2,
+    object: "contact",
+    objectId: "ct_1",
+    objectCreatedAt: 0,
+    data: { email: "new@example.com" },
+    verifyToken: null,
+  });
+  assert.deepEqual(body, {
+    _id: "pl_1",
+    event: "contact.updated",
+    createdAt: 1,
+    deliveryAttempts: 3,
+    firstSentAt: 2,
+    items: {
+      _id: "ct_1",
+      object: "contact",
+      createdAt: 0,
+      data: { email: "new@example.com" },
+      infoWebhook: { verifyToken: null },
+    },
+  });
+});
+
+Deno.test("a signature verifies with the Standard Webhooks library, with either secret", async () => {
+  const [current, previous] = [newSigningSecret(), newSigningSecret()];
+  const timestamp = Math.floor(Date.now() / 1000);
+  const body = '{"_id":"pl_1"}';
+  const signature = await signWebhook([current, previous], "pl_1", timestamp, body);
+  const headers = {
+    "webhook-id": "pl_1",
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signature,
+  };
+  for (const secret of [current, previous]) {
+    assert.deepEqual(new StandardWebhook(secret).verify(body, headers), { _id: "pl_1" });
+  }
+  assert.throws(() => new StandardWebhook(newSigningSecret()).verify(body, headers));
+});
+
+Deno.test("a webhook URL must be HTTPS, absolute, without credentials, and not private", () => {
+  assert.equal(checkUrlForm("https://example.com/hooks", strict), undefined);
+  assert.match(checkUrlForm("http://example.com/hooks", strict)!, /https/);
+  assert.match(checkUrlForm("example.com", strict)!, /absolute/);
+  assert.match(checkUrlForm("https://u:p@example.com/", strict)!, /user name/);
+  assert.match(checkUrlForm("https://127.0.0.1/", strict)!, /loopback/);
+  assert.match(checkUrlForm("https://localhost/", strict)!, /local name/);
+  assert.equal(
+    checkUrlForm("http://127.0.0.1/", {
+      ...strict,
+      allowInsecureUrls: true,
+      allowPrivateNetworks: true,
+    }),
+    undefined,
+  );
+});
+
+Deno.test("a redacted URL keeps no query", () => {
+  assert.equal(
+    redactUrl("https://hooks.example.com/a?token=secret"),
+    "https://hooks.example.com/a?…",
+  );
+  assert.equal(redactUrl("not a url"), "(invalid URL)");
+});
+
+Deno.test("ids are prefixed, time-ordered and unique", () => {
+  const a = newId("pl");
+  const b = newId("pl");
+  assert.match(a, /^pl_[0-9a-z]{26}$/);
+  assert.notEqual(a, b);
+  assert.ok(a.slice(3, 13) <= b.slice(3, 13));
+});
