@@ -5,6 +5,7 @@
  * against that server and the benchmark's PostgreSQL database, and measures the same two loads for
  * each version, one version after the other.
  */
+import postgres from "postgres";
 import { killHard, spawnHerald } from "../tests/processes.ts";
 import { childrenOf, ResourceSampler } from "./resources.ts";
 import { startSink } from "./sinks.ts";
@@ -90,12 +91,15 @@ async function measureVersion(
   const devServer = `file://${projectDir.replace(/\/$/, "")}/src/temporal/dev_server.ts`;
   const { startDevServer } = await import(devServer);
   const temporal = await startDevServer({ port: 0, progress: () => {} });
-  const env = { ...stack.env, TEMPORAL_ADDRESS: temporal.address };
+  // The version's own database too: each version migrates it to its own schema.
+  const database = await freshDatabase(stack.env.DATABASE_URL!, commit);
+  const env = { ...stack.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: database.url };
   const [api, worker] = await Promise.all([
     spawnHerald("api", env, { projectDir }),
     spawnHerald("worker", env, { projectDir }),
   ]).catch(async (err) => {
     await temporal.stop();
+    await database.drop();
     throw err;
   });
   const sampler = new ResourceSampler({
@@ -196,5 +200,24 @@ async function measureVersion(
     await sink.close();
     await Promise.all([api, worker].map(killHard));
     await temporal.stop();
+    await database.drop();
   }
+}
+
+/** A new database beside the benchmark's, on the same server, and how to drop it. */
+async function freshDatabase(benchUrl: string, commit: string) {
+  const server = new URL(benchUrl);
+  const name = `${server.pathname.slice(1)}_${commit.replace(/\W/g, "_")}`;
+  server.pathname = "/postgres";
+  const admin = postgres(server.toString(), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(benchUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
 }
