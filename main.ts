@@ -3,10 +3,12 @@ import { ConfigError, loadConfig } from "./src/config.ts";
 import { migrateToLatest, openDatabase } from "./src/db/mod.ts";
 import { startHerald } from "./src/herald.ts";
 import { setLogLevel } from "./src/log.ts";
+import { createFilesPrivate } from "./src/data_dir.ts";
 
 const USAGE = "Usage: deno task start | api | worker | migrate";
 
 async function main(mode: string): Promise<void> {
+  createFilesPrivate();
   const config = loadConfig();
   setLogLevel(config.logLevel);
 

@@ -70,6 +70,9 @@ export const envSchema = z.object({
   RECONCILE_INTERVAL: duration("30s"),
   RECONCILE_GRACE: duration("30s"),
   API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
+  METRICS_TOKEN: optionalText,
+  MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -108,6 +111,12 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
   apiRateLimit: number;
+  /** The bearer token /metrics requires; unset leaves it open. */
+  metricsToken: string | undefined;
+  /** Failed authentications per minute per client address; 0 turns the throttle off. */
+  authFailureLimit: number;
+  /** Webhooks one organization may have; more is refused with 409 `limit_reached`. */
+  maxWebhooksPerOrganization: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
   reconcile: { intervalMs: number; graceMs: number };
 }
@@ -157,6 +166,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     },
     logLevel: e.LOG_LEVEL,
     apiRateLimit: e.API_RATE_LIMIT,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    metricsToken: e.METRICS_TOKEN,
+    maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },
   };
 }

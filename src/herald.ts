@@ -11,6 +11,7 @@ import { createApp } from "./api/app.ts";
 import { loadAdminToken } from "./admin_token.ts";
 import { type RunningWorker, startWorker } from "../workers/worker.ts";
 import { log } from "./log.ts";
+import { makeDataDirPrivate } from "./data_dir.ts";
 
 /** Which halves run in this process. */
 export interface HeraldRoles {
@@ -78,6 +79,12 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     }
   };
   try {
+    if (!config.databaseUrl || !config.temporal.address || !config.adminToken) {
+      await makeDataDirPrivate(config.dataDir);
+      // Embedded PostgreSQL writes its files with an explicit mode; the directory (0700) keeps
+      // them closed while it runs, and the last step of a stop takes that mode off them.
+      cleanups.push(() => makeDataDirPrivate(config.dataDir));
+    }
     let database = options.database;
     if (!database) {
       progress(

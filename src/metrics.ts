@@ -84,6 +84,14 @@ export function renderMetrics(
     ...metrics.attemptDuration.render(),
     ...metrics.httpRequests.render(),
   ];
+  return lines.join("\n") + "\n" + renderGauges(gauges);
+}
+
+/** Gauges in the Prometheus text format. */
+export function renderGauges(
+  gauges: Array<{ name: string; help: string; values: Array<[Labels, number]> }>,
+): string {
+  const lines: string[] = [];
   for (const gauge of gauges) {
     lines.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`);
     for (const [labels, value] of gauge.values) {
@@ -91,5 +99,5 @@ export function renderMetrics(
       lines.push(`${gauge.name}${k ? `{${k}}` : ""} ${value}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return lines.length ? lines.join("\n") + "\n" : "";
 }

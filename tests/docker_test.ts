@@ -60,7 +60,22 @@ test(
     // Temporal keeps its state in the same PostgreSQL server; its Web UI talks to it.
     assert.equal(services.temporal.environment.POSTGRES_SEEDS, "postgres");
     assert.equal(services["temporal-ui"].environment.TEMPORAL_ADDRESS, "temporal:7233");
+    // Only the API is published, and on loopback unless told otherwise.
+    assert.equal(services.api.ports.length, 1);
     assert.equal(services.api.ports[0].target, 8080);
+    assert.equal(services.api.ports[0].host_ip, "127.0.0.1");
+    for (const name of ["postgres", "temporal", "temporal-ui", "worker"]) {
+      assert.equal(services[name].ports, undefined, `${name} publishes no port`);
+    }
+    // Without an admin token the stack refuses to start, rather than ship a default one.
+    const bare = await new Deno.Command(compose![0]!, {
+      args: [...compose!.slice(1), "-f", `${root}compose.yaml`, "config", "--format", "json"],
+      env: { ADMIN_TOKEN: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(bare.success, false);
+    assert.match(new TextDecoder().decode(bare.stderr), /ADMIN_TOKEN/);
   },
   { ignore: !compose },
 );

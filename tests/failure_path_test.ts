@@ -299,7 +299,8 @@ test("the Temporal CLI lists a webhook's deliveries by WebhookId", async () => {
   assert.deepEqual(listed, ids);
   const description = await s.herald.temporal.workflow.getHandle(ids[0]!).describe();
   assert.equal(description.typedSearchAttributes.get(WebhookIdKey), webhook.id);
-  assert.equal((await description.memo)?.url, receiver.url);
+  // The memo keeps the URL's scheme, host and port: its path may hold a secret.
+  assert.equal((await description.memo)?.url, new URL(receiver.url).origin);
   await receiver.close();
 });
 

@@ -106,6 +106,7 @@ export function testEnv(infra: Infra, env: Record<string, string>): Record<strin
     ADMIN_TOKEN,
     ALLOW_PRIVATE_NETWORKS: "true",
     API_RATE_LIMIT: "0",
+    AUTH_FAILURE_LIMIT: "0",
     TLS_CA_FILE: infra.caFile,
     LOG_LEVEL: Deno.env.get("TEST_LOG_LEVEL") ?? "error",
     ...(infra.databaseUrl ? { DATABASE_URL: infra.databaseUrl } : {}),

@@ -195,9 +195,118 @@ function transportCases(method: string, path: string, who: Who): HostileCase[] {
   ];
 }
 
+/** Text no request may carry: NUL, lone surrogates (which JSON escapes can spell). */
+const BAD_TEXT: Array<[string, (ok: string) => string]> = [
+  ["NUL", (ok) => `${ok}\u0000`],
+  ["lone high surrogate", (ok) => `${ok}\uD800`],
+  ["lone low surrogate", (ok) => `\uDC00${ok}`],
+];
+
+/** Each string field of each JSON endpoint, as a body with `value` in that field. */
+const STRING_FIELDS: Array<[string, string, (value: string) => unknown]> = [
+  ["POST", "/v1/organizations", (v) => ({ name: v, plan: "business" })],
+  ["PATCH", "/v1/organizations/{org}", (v) => ({ name: v })],
+  ["POST", "/v1/webhooks", (v) => ({ url: `https://example.com/${v}` })],
+  ["POST", "/v1/webhooks", (v) => ({ url: "https://example.com/h", name: v })],
+  ["POST", "/v1/webhooks", (v) => ({ url: "https://example.com/h", verifyToken: v })],
+  ["PATCH", "/v1/webhooks/{webhook}", (v) => ({ name: v })],
+  ["PATCH", "/v1/webhooks/{webhook}", (v) => ({ verifyToken: v })],
+  ["POST", "/v1/contacts", (v) => ({ fields: { email: v } })],
+  ["POST", "/v1/contacts", (v) => ({ fields: { [v]: "x" } })],
+  ["PATCH", "/v1/contacts/{contact}", (v) => ({ fields: { email: v } })],
+  ["POST", "/v1/events", (v) => ({ event: "a.b", object: "o", objectId: v, data: {} })],
+  ["POST", "/v1/events", (v) => ({ event: "a.b", object: "o", data: { note: v } })],
+  ["POST", "/v1/events", (v) => ({ event: "a.b", object: "o", data: { [v]: 1 } })],
+  ["POST", "/v1/events", (v) => ({ event: "a.b", object: "o", data: { list: [{ deep: v }] } })],
+];
+
+/** Path parameters and query values no request may carry. */
+const BAD_PATHS: Array<[string, string, string, number, string]> = [
+  ["NUL in an id", "GET", "/v1/webhooks/wh_%00", 422, "validation_failed"],
+  ["line feed in an id", "GET", "/v1/contacts/ct_%0A", 422, "validation_failed"],
+  ["encoded surrogate in an id", "GET", "/v1/payloads/pl_%ED%A0%80", 400, "bad_request"],
+  ["bad percent-encoding in an id", "DELETE", "/v1/webhooks/wh_%zz", 400, "bad_request"],
+  ["a path in an id", "GET", "/v1/webhooks/..%2Fcontacts", 422, "validation_failed"],
+  ["a space in an id", "POST", "/v1/payloads/pl_%20x/resend", 422, "validation_failed"],
+  ["NUL in a cursor", "GET", "/v1/webhooks?cursor=%00", 422, "validation_failed"],
+  [
+    "escape character in a cursor",
+    "GET",
+    "/v1/webhooks?cursor=%1B%5B31m",
+    422,
+    "validation_failed",
+  ],
+  [
+    "NUL in a status filter",
+    "GET",
+    "/v1/webhooks/{webhook}/payloads?status=%00",
+    422,
+    "validation_failed",
+  ],
+  [
+    "control character in a key id",
+    "DELETE",
+    "/v1/organizations/{org}/api-keys/k%07",
+    422,
+    "validation_failed",
+  ],
+];
+
 /** Every case of the suite. */
 export function hostileCases(): HostileCase[] {
   const cases: HostileCase[] = [];
+  for (const [method, path, body] of STRING_FIELDS) {
+    for (const [kind, spoil] of BAD_TEXT) {
+      const sample = JSON.stringify(body("FIELD"));
+      cases.push({
+        name: `${method} ${path.replace(/\{(\w+)\}/g, ":$1")}: ${kind} in ${sample}`,
+        method,
+        path,
+        who: path.startsWith("/v1/organizations") ? "admin" : "key",
+        body: body(spoil("x")),
+        status: 422,
+        code: "validation_failed",
+      });
+    }
+  }
+  for (const [name, method, path, status, code] of BAD_PATHS) {
+    cases.push({
+      name: `${method} ${path}: ${name}`,
+      method,
+      path,
+      who: path.includes("/organizations/") ? "admin" : "key",
+      status,
+      code,
+    });
+  }
+  for (const [method, path] of [["POST", "/v1/events"], ["POST", "/v1/contacts"]] as const) {
+    cases.push({
+      name: `${method} ${path}: JSON nested 100 000 levels deep`,
+      method,
+      path,
+      who: "key",
+      raw: `${"[".repeat(100_000)}${"]".repeat(100_000)}`,
+      status: 400,
+      code: "json_too_deep",
+    });
+  }
+  for (
+    const url of [
+      "https://example.com/a\r\nX-Injected: 1",
+      "https://exa\tmple.com/",
+      "https://example.com/ a",
+    ]
+  ) {
+    cases.push({
+      name: `POST /v1/webhooks: control characters or spaces in ${JSON.stringify(url)}`,
+      method: "POST",
+      path: "/v1/webhooks",
+      who: "key",
+      body: { url },
+      status: 422,
+      code: "invalid_url",
+    });
+  }
   const json = [
     ["POST", "/v1/organizations", "admin"],
     ["PATCH", "/v1/organizations/{org}", "admin"],
@@ -295,7 +404,7 @@ export function hostileCases(): HostileCase[] {
     ["field name too long", { fields: { ["f".repeat(101)]: "x" } }],
     ["too many fields", { fields: manyFields }],
     ["field value too long", { fields: { bio: "b".repeat(10_001) } }],
-    ["deep nesting", { fields: deep(50) }],
+    ["deep nesting", { fields: deep(20) }],
     ["extra property", { fields: { a: 1 }, id: "ct_x" }],
   ]));
   cases.push(...bodyCases("PATCH /v1/contacts/:id", "PATCH", "/v1/contacts/{contact}", [
@@ -391,11 +500,11 @@ export function hostileCases(): HostileCase[] {
 
   const ids: Array<[string, string, number, string]> = [
     ["unknown webhook", "/v1/webhooks/wh_unknown", 404, "not_found"],
-    ["SQL id", `/v1/webhooks/${encodeURIComponent(SQL)}`, 404, "not_found"],
+    ["SQL id", `/v1/webhooks/${encodeURIComponent(SQL)}`, 422, "validation_failed"],
     ["id too long", `/v1/webhooks/${"w".repeat(65)}`, 422, "validation_failed"],
     ["unknown contact", "/v1/contacts/ct_unknown", 404, "not_found"],
     ["unknown payload", "/v1/payloads/pl_unknown", 404, "not_found"],
-    ["path traversal", "/v1/payloads/..%2F..%2Fetc%2Fpasswd", 404, "not_found"],
+    ["path traversal", "/v1/payloads/..%2F..%2Fetc%2Fpasswd", 422, "validation_failed"],
     ["unknown organization", "/v1/organizations/org_unknown", 404, "not_found"],
   ];
   for (const [name, path, status, code] of ids) {

@@ -5,7 +5,7 @@ import { decodeLenient, storableText } from "../src/domain/text.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { newSigningSecret } from "../src/domain/secrets.ts";
-import { checkUrlForm, redactUrl } from "../src/domain/url_policy.ts";
+import { checkUrlForm, redactUrl, redactUrlsIn } from "../src/domain/url_policy.ts";
 import { newId } from "../src/domain/ids.ts";
 
 const strict = { allowInsecureUrls: false, allowPrivateNetworks: false };
@@ -86,12 +86,16 @@ Deno.test("a webhook URL must be HTTPS, absolute, without credentials, and not p
   );
 });
 
-Deno.test("a redacted URL keeps no query", () => {
+Deno.test("a redacted URL keeps its scheme, host and port only, wherever it is quoted", () => {
   assert.equal(
-    redactUrl("https://hooks.example.com/a?token=secret"),
-    "https://hooks.example.com/a?…",
+    redactUrl("https://hooks.example.com:8443/services/T0/B1/secret?token=x"),
+    "https://hooks.example.com:8443",
   );
   assert.equal(redactUrl("not a url"), "(invalid URL)");
+  assert.equal(
+    redactUrlsIn("error sending request for url (https://h.example.com/s/secret?k=1): refused"),
+    "error sending request for url (https://h.example.com): refused",
+  );
 });
 
 Deno.test("ids are prefixed, time-ordered and unique", () => {

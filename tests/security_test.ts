@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-explicit-any
 /** Nobody gets in where they do not belong, and nothing bad gets through. */
 import assert from "node:assert/strict";
+import { sql } from "kysely";
 import { lookup } from "node:dns/promises";
 import { Webhook } from "standardwebhooks";
 import {
@@ -243,10 +244,9 @@ test("during a rotation both signatures verify, each with its own secret; after 
   }
 
   // The overlap ends: its expiry is moved to the past, as 24 hours later.
-  await s.infra.database.db.updateTable("webhooks").set({
-    previous_secret_expires_at: Date.now() - 1,
-  })
-    .where("id", "=", webhook.id).execute();
+  await sql`update webhooks set retired_signing_secrets = jsonb_set(retired_signing_secrets,
+    '{0,expiresAt}', to_jsonb(${Date.now() - 1}::bigint)) where id = ${webhook.id}`
+    .execute(s.infra.database.db);
   await publish();
   const after = await waitFor("a delivery after the overlap", () => receiver.received[1]);
   assert.equal(after.headers["webhook-signature"]!.split(" ").length, 1);

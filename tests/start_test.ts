@@ -38,10 +38,31 @@ test("deno task start runs everything embedded, prints URLs and the admin token,
   assert.equal(org.status, 201);
   const stored = (await Deno.readTextFile(`${dataDir}/admin_token`)).trim();
   assert.equal(stored, token);
+  // While it runs, the data directory is closed to other users (0700).
+  assert.equal((await Deno.stat(dataDir)).mode! & 0o777, 0o700);
   assert.equal((await Deno.stat(`${dataDir}/admin_token`)).mode! & 0o777, 0o600);
 
   const status = await stopWithSigterm(first);
   assert.equal(status.code, 0, first.stderr());
+  // At rest, everything in it (PGlite's files with secrets, Temporal's SQLite, the token) is
+  // private: 0700 directories, no file open to group or others.
+  const open: string[] = [];
+  const pending = [dataDir];
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    const info = await Deno.lstat(path);
+    if (info.isSymlink) continue;
+    if ((info.mode! & 0o077) !== 0) open.push(`${path} ${(info.mode! & 0o777).toString(8)}`);
+    if (info.isDirectory) {
+      for await (const e of Deno.readDir(path)) pending.push(`${path}/${e.name}`);
+    }
+  }
+  assert.deepEqual(open, [], "files readable or writable by others");
+  assert.ok(
+    (await Deno.stat(`${dataDir}/temporal.sqlite`)).isFile,
+    "the embedded Temporal's SQLite file is among them",
+  );
+
   const [host, port] = temporal.split(":");
   await assert.rejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
 

@@ -54,9 +54,6 @@ function heraldUnavailable(step: string, err: unknown): ApplicationFailure {
   return ApplicationFailure.retryable(`${step}: ${message}`, ErrorType.HeraldUnavailable);
 }
 
-/** The payload changed between load and claim: nothing is sent. */
-class NotWaiting extends Error {}
-
 /** Builds the activities over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
@@ -78,8 +75,7 @@ export function createActivities(deps: ActivityDeps) {
         "webhooks.deleted_at",
         "webhooks.verify_token",
         "webhooks.signing_secret",
-        "webhooks.previous_signing_secret",
-        "webhooks.previous_secret_expires_at",
+        "webhooks.retired_signing_secrets",
         "events.type",
         "events.object",
         "events.object_id",
@@ -92,68 +88,56 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Claims attempt `number` of the run before sending: the unique (payload, run, number) row
-   * means a retried attempt finds its claim instead of POSTing again.
+   * Claims attempt `number` of the run before sending, in one statement: the payload becomes
+   * `delivering` (its first send time set once) and the attempt's row is inserted, unique per
+   * (payload, run, number), so a retried attempt finds its claim instead of POSTing again.
    */
   async function claimAttempt(input: AttemptInput, now: number) {
-    return await db.transaction().execute(async (tx) => {
-      const inserted = await tx.insertInto("attempts").values({
-        id: newId("att"),
-        payload_id: input.payloadId,
-        run: input.run,
-        number: input.number,
-        started_at: now,
-        duration_ms: 0,
-        response_status: null,
-        error: null,
-        response_body: null,
-        finished_at: null,
-      }).onConflict((oc) => oc.columns(["payload_id", "run", "number"]).doNothing())
-        .returning("id").executeTakeFirst();
-      if (!inserted) {
-        const earlier = await tx.selectFrom("attempts").selectAll()
-          .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
-          .where("number", "=", input.number).executeTakeFirstOrThrow();
-        return { claimed: false as const, earlier };
-      }
-      const payload = await tx.updateTable("payloads")
-        .set({
-          status: "delivering",
-          attempt_count: input.number,
-          first_sent_at: sql<number>`coalesce(first_sent_at, ${now})`,
-          updated_at: now,
-        })
-        .where("id", "=", input.payloadId).where("run", "=", input.run)
-        .where("status", "in", OPEN_STATUSES)
-        .returning("first_sent_at").executeTakeFirst();
-      if (!payload) throw new NotWaiting();
-      return { claimed: true as const, firstSentAt: payload.first_sent_at ?? now };
-    });
+    const { rows: [row] } = await sql<
+      { first_sent_at: number | null; open: boolean; claimed: boolean }
+    >`with payload as (
+        update payloads set status = 'delivering', attempt_count = ${input.number}::integer,
+          first_sent_at = coalesce(first_sent_at, ${now}::bigint), updated_at = ${now}::bigint
+        where id = ${input.payloadId} and run = ${input.run}::integer
+          and status in ('pending', 'delivering')
+        returning first_sent_at
+      ), claim as (
+        insert into attempts (id, payload_id, run, number, started_at, duration_ms)
+        select ${newId("att")}::text, ${input.payloadId}::text, ${input.run}::integer,
+          ${input.number}::integer, ${now}::bigint, 0 from payload
+        on conflict (payload_id, run, number) do nothing
+        returning id
+      )
+      select (select first_sent_at from payload) as first_sent_at,
+        exists (select 1 from payload) as open, exists (select 1 from claim) as claimed`
+      .execute(db);
+    if (!row?.open) return undefined;
+    if (row.claimed) return { claimed: true as const, firstSentAt: row.first_sent_at ?? now };
+    const earlier = await db.selectFrom("attempts").selectAll()
+      .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
+      .where("number", "=", input.number).executeTakeFirstOrThrow();
+    return { claimed: false as const, earlier };
   }
 
-  /** Writes an attempt's outcome; a 200 also ends the payload `delivered`. */
+  /** Writes an attempt's outcome in one statement; a 200 also ends the payload `delivered`. */
   async function recordAttempt(record: AttemptRecord): Promise<void> {
     const done = Date.now();
-    await db.transaction().execute(async (tx) => {
-      await tx.updateTable("attempts").set({
-        duration_ms: record.durationMs,
-        response_status: record.responseStatus,
-        error: record.error,
-        response_body: record.responseBody,
-        finished_at: done,
-      }).where("payload_id", "=", record.payloadId).where("run", "=", record.run)
-        .where("number", "=", record.number).execute();
-      const delivered = record.responseStatus === 200;
-      await tx.updateTable("payloads")
-        .set({
-          updated_at: done,
-          ...(record.body !== null ? { last_body: record.body } : {}),
-          ...(delivered ? { status: "delivered" as const, finished_at: done } : {}),
-        })
-        .where("id", "=", record.payloadId).where("run", "=", record.run)
-        .where("status", "in", OPEN_STATUSES).execute();
-    });
-    if (record.responseStatus === 200) metrics.deliveries.inc({ outcome: "delivered" });
+    const delivered = record.responseStatus === 200;
+    await sql`with attempt as (
+        update attempts set duration_ms = ${record.durationMs}::integer,
+          response_status = ${record.responseStatus}::integer, error = ${record.error}::text,
+          response_body = ${record.responseBody}::text, finished_at = ${done}::bigint
+        where payload_id = ${record.payloadId} and run = ${record.run}::integer
+          and number = ${record.number}::integer
+      )
+      update payloads set updated_at = ${done}::bigint,
+        last_body = coalesce(${record.body}::text, last_body),
+        status = case when ${delivered}::boolean and status in ('pending', 'delivering')
+          then 'delivered' else status end,
+        finished_at = case when ${delivered}::boolean and status in ('pending', 'delivering')
+          then ${done}::bigint else finished_at end
+      where id = ${record.payloadId} and run = ${record.run}::integer`.execute(db);
+    if (delivered) metrics.deliveries.inc({ outcome: "delivered" });
   }
 
   /** Ends a run whose payload can no longer be sent, when nobody else recorded why. */
@@ -188,14 +172,7 @@ export function createActivities(deps: ActivityDeps) {
       if (row.webhook_status !== "active") return await stop(input, "webhook_deactivated");
 
       const now = Date.now();
-      const claim = await dbStep(
-        "Could not claim the attempt",
-        () =>
-          claimAttempt(input, now).catch((err) => {
-            if (err instanceof NotWaiting) return undefined;
-            throw err;
-          }),
-      );
+      const claim = await dbStep("Could not claim the attempt", () => claimAttempt(input, now));
       if (!claim) return { kind: "stopped", reason: "run_superseded" };
       if (!claim.claimed) return settleEarlierClaim(input, claim.earlier);
 
@@ -211,10 +188,10 @@ export function createActivities(deps: ActivityDeps) {
         data: row.data,
         verifyToken: row.verify_token,
       }));
-      const secrets = [row.signing_secret];
-      if (row.previous_signing_secret && (row.previous_secret_expires_at ?? 0) > now) {
-        secrets.push(row.previous_signing_secret);
-      }
+      const secrets = [
+        row.signing_secret,
+        ...row.retired_signing_secrets.filter((r) => r.expiresAt > now).map((r) => r.secret),
+      ];
       const timestampSeconds = Math.floor(now / 1000);
       const signature = await signWebhook(secrets, payloadId, timestampSeconds, body);
       // The URL was checked when saved; its name may resolve elsewhere by now.

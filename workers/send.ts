@@ -1,6 +1,7 @@
 /** One HTTP POST of a payload: no redirects, a timeout, and at most 1 KiB of the answer read. */
 import { VERSION } from "../src/version.ts";
 import { decodeLenient, storableText } from "../src/domain/text.ts";
+import { redactUrlsIn } from "../src/domain/url_policy.ts";
 
 /** The most of a response body that is read and recorded. */
 export const RESPONSE_BODY_LIMIT = 1024;
@@ -51,7 +52,7 @@ export async function sendPayload(
   } catch (err) {
     return {
       status: null,
-      error: storableText(describeSendError(err, request.timeoutMs)),
+      error: storableText(redactUrlsIn(describeSendError(err, request.timeoutMs))),
       body: null,
       durationMs: elapsed(),
     };

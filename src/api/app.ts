@@ -5,7 +5,11 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
+import { timingSafeEqual } from "../domain/secrets.ts";
+import { OPEN_STATUSES } from "../domain/types.ts";
+import { checkBody, checkPathAndQuery } from "./input.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import { AuthFailures } from "./auth_failures.ts";
 import { organizationsRouter } from "./organizations.ts";
 import { webhooksRouter } from "./webhooks.ts";
 import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
@@ -15,11 +19,14 @@ import { payloadsRouter } from "./payloads.ts";
 import { pingDatabase } from "../db/mod.ts";
 import { pingTemporal } from "../temporal/client.ts";
 import { log } from "../log.ts";
-import { metrics, renderMetrics } from "../metrics.ts";
+import { metrics, renderGauges, renderMetrics } from "../metrics.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
 import { withinMs } from "../deadline.ts";
+
+/** How long the database gauges of /metrics are reused. */
+const GAUGE_TTL_MS = 10_000;
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -38,6 +45,7 @@ export function createApp(given: AppDeps) {
   const deps = {
     ...given,
     rateLimiter: given.rateLimiter ?? new RateLimiter(given.config.apiRateLimit),
+    authFailures: given.authFailures ?? new AuthFailures(given.config.authFailureLimit),
   };
   const app = new OpenAPIHono<AppEnv>();
 
@@ -64,18 +72,9 @@ export function createApp(given: AppDeps) {
     }),
   );
 
-  // JSON must be UTF-8: a body that is not is malformed, not silently repaired.
-  app.use("/v1/*", async (c, next) => {
-    if (c.req.method !== "GET" && c.req.header("content-length") !== "0") {
-      const bytes = await c.req.arrayBuffer();
-      try {
-        new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      } catch {
-        throw new ApiError(400, "malformed_json", "Request body is not valid UTF-8");
-      }
-    }
-    await next();
-  });
+  // One input rule at the edge: no request reaches a route with text PostgreSQL cannot store.
+  app.use("*", checkPathAndQuery);
+  app.use("/v1/*", checkBody);
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.get("/readyz", async (c) => {
@@ -94,18 +93,24 @@ export function createApp(given: AppDeps) {
     );
   });
 
-  app.get("/metrics", async (c) => {
+  // The database gauges count open payloads only (an index range, not the whole table), and
+  // are read at most once per GAUGE_TTL_MS however often Prometheus scrapes.
+  let gauges: { at: number; text: Promise<string> } | undefined;
+  const readGauges = async () => {
     const [payloads, webhooks] = await Promise.all([
       deps.db.selectFrom("payloads").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-        .groupBy("status").execute(),
+        .where("status", "in", OPEN_STATUSES).groupBy("status").execute(),
       deps.db.selectFrom("webhooks").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
         .where("deleted_at", "is", null).groupBy("status").execute(),
     ]);
-    const body = renderMetrics([
+    return renderGauges([
       {
         name: "herald_payloads",
-        help: "Payloads by status (pending ones wait for a delivery to start)",
-        values: payloads.map((r) => [{ status: r.status }, Number(r.n)]),
+        help: "Open payloads by status (pending: no workflow yet; delivering: its workflow runs)",
+        values: OPEN_STATUSES.map((status) => [
+          { status },
+          Number(payloads.find((r) => r.status === status)?.n ?? 0),
+        ]),
       },
       {
         name: "herald_webhooks",
@@ -113,6 +118,28 @@ export function createApp(given: AppDeps) {
         values: webhooks.map((r) => [{ status: r.status }, Number(r.n)]),
       },
     ]);
+  };
+  app.get("/metrics", async (c) => {
+    const token = deps.config.metricsToken;
+    if (
+      token &&
+      !timingSafeEqual(
+        /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "",
+        token,
+      )
+    ) {
+      throw new ApiError(
+        401,
+        "unauthorized",
+        "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>",
+      );
+    }
+    if (!gauges || performance.now() - gauges.at > GAUGE_TTL_MS) {
+      const text = readGauges();
+      gauges = { at: performance.now(), text };
+      text.catch(() => (gauges = undefined));
+    }
+    const body = renderMetrics([]) + await gauges.text;
     return c.text(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
@@ -146,7 +173,7 @@ export function createApp(given: AppDeps) {
   app.route(
     "/",
     dashboardRouter({
-      callApi: (path, init) => Promise.resolve(app.request(path, init)),
+      callApi: (path, init, env) => Promise.resolve(app.request(path, init, env)),
       temporalUiUrl: deps.temporalUiUrl,
       namespace: deps.config.temporal.namespace,
     }),

@@ -3,6 +3,8 @@ import { createMiddleware } from "hono/factory";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { hashToken, timingSafeEqual } from "../domain/secrets.ts";
+import { clientAddress } from "./auth_failures.ts";
+import type { Context, Next } from "hono";
 
 function bearer(header: string | undefined): string {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
@@ -28,41 +30,66 @@ async function organizationOfKey(deps: AppDeps, token: string): Promise<string |
   return row?.organization_id;
 }
 
+/**
+ * Runs an authentication step; a refusal counts against the client's address, and an address
+ * past its failures is refused before any lookup.
+ */
+async function authenticate(
+  deps: AppDeps,
+  c: Context<AppEnv>,
+  next: Next,
+  check: () => Promise<void>,
+) {
+  const address = clientAddress(c);
+  deps.authFailures?.assertAllowed(address);
+  try {
+    await check();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) deps.authFailures?.record(address);
+    throw err;
+  }
+  await next();
+}
+
 /** Lets through the admin token only. */
 export function requireAdmin(deps: AppDeps) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const token = bearer(c.req.header("authorization"));
-    if (!timingSafeEqual(token, deps.adminToken)) {
-      throw new ApiError(401, "unauthorized", "Invalid admin token");
-    }
-    c.set("isAdmin", true);
-    await next();
-  });
+  return createMiddleware<AppEnv>((c, next) =>
+    authenticate(deps, c, next, () => {
+      const token = bearer(c.req.header("authorization"));
+      if (!timingSafeEqual(token, deps.adminToken)) {
+        throw new ApiError(401, "unauthorized", "Invalid admin token");
+      }
+      c.set("isAdmin", true);
+      return Promise.resolve();
+    })
+  );
 }
 
 /** Lets through an organization's API key, and sets `organizationId`. */
 export function requireApiKey(deps: AppDeps) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const organizationId = await organizationOfKey(deps, bearer(c.req.header("authorization")));
-    if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid API key");
-    c.set("organizationId", organizationId);
-    c.set("isAdmin", false);
-    await next();
-  });
+  return createMiddleware<AppEnv>((c, next) =>
+    authenticate(deps, c, next, async () => {
+      const organizationId = await organizationOfKey(deps, bearer(c.req.header("authorization")));
+      if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid API key");
+      c.set("organizationId", organizationId);
+      c.set("isAdmin", false);
+    })
+  );
 }
 
 /** Lets through the admin token or an API key (which then sees its own organization only). */
 export function requireAdminOrApiKey(deps: AppDeps) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const token = bearer(c.req.header("authorization"));
-    if (timingSafeEqual(token, deps.adminToken)) {
-      c.set("isAdmin", true);
-    } else {
-      const organizationId = await organizationOfKey(deps, token);
-      if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid token");
-      c.set("organizationId", organizationId);
-      c.set("isAdmin", false);
-    }
-    await next();
-  });
+  return createMiddleware<AppEnv>((c, next) =>
+    authenticate(deps, c, next, async () => {
+      const token = bearer(c.req.header("authorization"));
+      if (timingSafeEqual(token, deps.adminToken)) {
+        c.set("isAdmin", true);
+      } else {
+        const organizationId = await organizationOfKey(deps, token);
+        if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid token");
+        c.set("organizationId", organizationId);
+        c.set("isAdmin", false);
+      }
+    })
+  );
 }

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
 import type { Config } from "../config.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import type { AuthFailures } from "./auth_failures.ts";
 import type { UseCaseDeps } from "../usecases/deps.ts";
 
 /** The API's dependencies. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   temporalUiUrl?: string;
   /** Limits requests per API key; built from API_RATE_LIMIT when not given. */
   rateLimiter?: RateLimiter;
+  /** Counts failed authentications per address; built from AUTH_FAILURE_LIMIT when not given. */
+  authFailures?: AuthFailures;
   /** Fault injection handed in by tests: runs between an event's commit and its starts. */
   beforeStart?: () => Promise<void>;
 }

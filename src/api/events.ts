@@ -10,10 +10,17 @@ import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 /** The deepest nesting of `data` accepted. */
 export const MAX_DATA_DEPTH = 10;
 
+/** How deeply a value nests objects and arrays, walked with a stack (wide values are fine). */
 function depth(value: unknown): number {
-  if (value === null || typeof value !== "object") return 0;
-  const children = Object.values(value as Record<string, unknown>);
-  return 1 + Math.max(0, ...children.map(depth));
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, level] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    deepest = Math.max(deepest, level + 1);
+    for (const child of Object.values(current)) stack.push([child, level + 1]);
+  }
+  return deepest;
 }
 
 const EventName = z.string().max(100).regex(

@@ -4,7 +4,7 @@ import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireAdmin, requireAdminOrApiKey } from "./auth.ts";
-import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
+import { errorResponses, ID_PATTERN, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
 import type { Kysely } from "kysely";
 import type { Database, Organization } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
@@ -174,7 +174,8 @@ export function organizationsRouter(deps: AppDeps) {
       security: [{ adminToken: [] }],
       request: {
         params: IdParam.extend({
-          keyId: z.string().min(1).max(64).openapi({ param: { name: "keyId", in: "path" } }),
+          keyId: z.string().min(1).max(64).regex(ID_PATTERN, "not an id")
+            .openapi({ param: { name: "keyId", in: "path" } }),
         }),
       },
       responses: { 204: { description: "Revoked" }, ...errorResponses(401, 404) },

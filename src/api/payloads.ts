@@ -53,9 +53,21 @@ const AttemptSchema = z.object({
 const PayloadSchema = PayloadSummarySchema.extend({
   workflowId: z.string(),
   body: z.record(z.string(), z.unknown()).nullable()
-    .openapi({ description: "The body as last sent; null before the first attempt" }),
+    .openapi({
+      description: "The body as last sent (its verify token masked); null before the first attempt",
+    }),
   attemptLog: z.array(AttemptSchema),
 }).openapi("Payload");
+
+/** What the API shows instead of a verify token: the receiver got it, the API never shows it. */
+export const MASKED = "[redacted]";
+
+/** The body as sent, with its verify token masked. */
+function maskVerifyToken(body: { items?: { infoWebhook?: { verifyToken?: string | null } } }) {
+  const info = body.items?.infoWebhook;
+  if (info && typeof info.verifyToken === "string") info.verifyToken = MASKED;
+  return body;
+}
 
 /** A payload row (with its event type) as the API shows it in lists. */
 export function presentPayloadSummary(p: Payload & { event: string }) {
@@ -106,7 +118,7 @@ export function payloadsRouter(deps: AppDeps) {
       return c.json({
         ...presentPayloadSummary(payload),
         workflowId: deliveryWorkflowId(payload.id),
-        body: payload.last_body ? JSON.parse(payload.last_body) : null,
+        body: payload.last_body ? maskVerifyToken(JSON.parse(payload.last_body)) : null,
         attemptLog: attempts.map((a) => ({
           run: a.run,
           number: a.number,

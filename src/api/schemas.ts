@@ -38,9 +38,13 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
+/** What every id looks like: a prefix, an underscore, letters and digits. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
 /** An id in a path. */
 export const IdParam = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }),
+  id: z.string().min(1).max(64).regex(ID_PATTERN, "not an id")
+    .openapi({ param: { name: "id", in: "path" } }),
 });
 
 /** UNIX time in milliseconds. */

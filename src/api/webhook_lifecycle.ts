@@ -13,6 +13,7 @@ import {
   WebhookSchema,
 } from "./webhooks.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
+import { jsonb } from "../db/mod.ts";
 import { recoverPayloads } from "../usecases/resend.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 
@@ -92,10 +93,15 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       const webhook = await findWebhook(db, c.get("organizationId"), id);
       const now = Date.now();
       const signingSecret = newSigningSecret();
+      // Every secret retired in the last 24 hours keeps signing, so a receiver mid-rollout of
+      // an earlier rotation loses nothing.
+      const retired = [
+        { secret: webhook.signing_secret, expiresAt: now + SECRET_OVERLAP_MS },
+        ...webhook.retired_signing_secrets.filter((r) => r.expiresAt > now),
+      ];
       await db.updateTable("webhooks").set({
         signing_secret: signingSecret,
-        previous_signing_secret: webhook.signing_secret,
-        previous_secret_expires_at: now + SECRET_OVERLAP_MS,
+        retired_signing_secrets: jsonb(retired),
         updated_at: now,
       }).where("id", "=", id).execute();
       return c.json({ signingSecret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS }, 200);

@@ -19,6 +19,7 @@ import type { Kysely } from "kysely";
 import type { Database, Webhook } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
+import { jsonb } from "../db/mod.ts";
 import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { checkUrlAddresses } from "../net/url_addresses.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
@@ -141,7 +142,7 @@ export function webhooksRouter(deps: AppDeps) {
       })),
       responses: {
         201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
-        ...errorResponses(400, 401, 403, 413, 422),
+        ...errorResponses(400, 401, 403, 409, 413, 422),
       },
     }),
     async (c) => {
@@ -150,22 +151,38 @@ export function webhooksRouter(deps: AppDeps) {
       await checkUrl(body.url);
       await requireBusinessPlan(db, organizationId, "Webhooks");
       const now = Date.now();
-      const webhook = await db.insertInto("webhooks").values({
-        id: newId("wh"),
-        organization_id: organizationId,
-        name: body.name ?? new URL(body.url).host,
-        url: body.url,
-        verify_token: body.verifyToken ?? null,
-        signing_secret: newSigningSecret(),
-        previous_signing_secret: null,
-        previous_secret_expires_at: null,
-        status: "active",
-        deactivation_reason: null,
-        deactivated_at: null,
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-      }).returningAll().executeTakeFirstOrThrow();
+      const limit = config.maxWebhooksPerOrganization;
+      const webhook = await db.transaction().execute(async (tx) => {
+        // The organization's row serialises concurrent creations, so the limit holds exactly.
+        await tx.selectFrom("organizations").select("id").where("id", "=", organizationId)
+          .forUpdate().executeTakeFirstOrThrow();
+        const { count } = await tx.selectFrom("webhooks")
+          .select((eb) => eb.fn.countAll<number>().as("count"))
+          .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
+          .executeTakeFirstOrThrow();
+        if (Number(count) >= limit) {
+          throw new ApiError(
+            409,
+            "limit_reached",
+            `An organization has at most ${limit} webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
+          );
+        }
+        return await tx.insertInto("webhooks").values({
+          id: newId("wh"),
+          organization_id: organizationId,
+          name: body.name ?? new URL(body.url).host,
+          url: body.url,
+          verify_token: body.verifyToken ?? null,
+          signing_secret: newSigningSecret(),
+          retired_signing_secrets: jsonb([]),
+          status: "active",
+          deactivation_reason: null,
+          deactivated_at: null,
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+        }).returningAll().executeTakeFirstOrThrow();
+      });
       return c.json({ ...presentWebhook(webhook), signingSecret: webhook.signing_secret }, 201);
     },
   );

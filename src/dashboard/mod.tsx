@@ -11,7 +11,8 @@ const COOKIE = "herald_key";
 
 /** What the dashboard needs: a way to call the API, and where the Temporal Web UI is. */
 export interface DashboardOptions {
-  callApi: (path: string, init: RequestInit) => Promise<Response>;
+  /** Calls the API in-process; `env` carries the client's connection (its address). */
+  callApi: (path: string, init: RequestInit, env?: unknown) => Promise<Response>;
   temporalUiUrl?: string;
   namespace: string;
 }
@@ -59,7 +60,7 @@ export function dashboardRouter(options: DashboardOptions) {
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    }, c.env);
     const text = await response.text();
     // deno-lint-ignore no-explicit-any
     const json: any = text ? JSON.parse(text) : null;
@@ -181,7 +182,7 @@ export function dashboardRouter(options: DashboardOptions) {
     const key = String(form.apiKey ?? "").trim();
     const answer = await options.callApi("/v1/webhooks?limit=1", {
       headers: { authorization: `Bearer ${key}` },
-    });
+    }, c.env);
     await answer.body?.cancel();
     if (answer.status !== 200) return c.redirect("/?error=That+API+key+was+not+accepted");
     setCookie(c, COOKIE, key, {

@@ -1,5 +1,5 @@
 /** The database's tables as Kysely sees them. Times are UNIX milliseconds (bigint columns). */
-import type { Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Insertable, RawBuilder, Selectable, Updateable } from "kysely";
 
 import type {
   CancelReason,
@@ -33,6 +33,12 @@ export interface ApiKeyTable {
   revoked_at: number | null;
 }
 
+/** A signing secret rotated out, still signing until `expiresAt`. */
+export interface RetiredSecret {
+  secret: string;
+  expiresAt: number;
+}
+
 /** The `webhooks` table; rows are soft-deleted so their payloads keep their history. */
 export interface WebhookTable {
   id: string;
@@ -41,8 +47,12 @@ export interface WebhookTable {
   url: string;
   verify_token: string | null;
   signing_secret: string;
-  previous_signing_secret: string | null;
-  previous_secret_expires_at: number | null;
+  /** Secrets rotated out, each signing until its `expiresAt` (24 hours after its rotation). */
+  retired_signing_secrets: ColumnType<
+    RetiredSecret[],
+    RawBuilder<RetiredSecret[]>,
+    RawBuilder<RetiredSecret[]>
+  >;
   status: WebhookStatus;
   deactivation_reason: DeactivationReason | null;
   deactivated_at: number | null;

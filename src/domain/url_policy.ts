@@ -105,6 +105,11 @@ export function bareHost(url: URL): string {
 /** Checks a URL's form (scheme, length, host); returns the problem or undefined. */
 export function checkUrlForm(text: string, policy: UrlPolicy): string | undefined {
   if (text.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  // The URL parser would drop tabs and line breaks silently; refuse them instead.
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u0020\u007f-\u009f]/.test(text)) {
+    return "must not contain spaces or control characters";
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -126,12 +131,20 @@ export function checkUrlForm(text: string, policy: UrlPolicy): string | undefine
   return undefined;
 }
 
-/** The URL without its query and fragment, for places where a token in it must not show. */
+/**
+ * The URL as Herald writes it anywhere but the webhook record: scheme, host and port only, since
+ * paths and queries of webhook URLs often carry secrets.
+ */
 export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
-    return `${url.origin}${url.pathname}${url.search ? "?…" : ""}`;
+    return `${url.protocol}//${url.host}`;
   } catch {
     return "(invalid URL)";
   }
+}
+
+/** The text with every URL in it redacted (error messages quote the URL they failed on). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s)"'<>]+/gi, (url) => redactUrl(url));
 }
