@@ -1,5 +1,6 @@
 /** Herald's configuration: every environment variable, parsed once by one zod schema. */
 import { z } from "zod";
+import { parseNetworks } from "./domain/url_policy.ts";
 
 /**
  * The seed's delivery rule: "retries a failed send 5 times 5 s apart".
@@ -36,6 +37,24 @@ const flag = z.enum(["true", "false", "1", "0", ""]).default("false").transform(
   v === "true" || v === "1"
 );
 
+/** `true`/`false`, or a comma-separated list of CIDRs allowed although not public. */
+const networks = z.string().default("false").transform((text, ctx) => {
+  const value = text.trim();
+  if (["true", "1"].includes(value)) return { all: true, networks: [] as string[] };
+  if (["false", "0", ""].includes(value)) return { all: false, networks: [] as string[] };
+  const list = value.split(",").map((cidr) => cidr.trim()).filter(Boolean);
+  try {
+    parseNetworks(list);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected true, false or CIDRs such as 127.0.0.1/32, got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return { all: false, networks: list };
+});
+
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
 const optionalText = z.string().trim().optional().transform((v) => (v ? v : undefined));
@@ -65,7 +84,7 @@ export const envSchema = z.object({
   DELIVERY_RETRY_INTERVAL: duration(`${SEED_RETRY_INTERVAL_MS / 1000}s`),
   DELIVERY_TIMEOUT: duration("10s"),
   ALLOW_INSECURE_URLS: flag,
-  ALLOW_PRIVATE_NETWORKS: flag,
+  ALLOW_PRIVATE_NETWORKS: networks,
   TLS_CA_FILE: optionalText,
   RECONCILE_INTERVAL: duration("30s"),
   RECONCILE_GRACE: duration("30s"),
@@ -106,6 +125,7 @@ export interface Config {
     timeoutMs: number;
     allowInsecureUrls: boolean;
     allowPrivateNetworks: boolean;
+    allowedNetworks: string[];
     caFile: string | undefined;
   };
   logLevel: "debug" | "info" | "warn" | "error";
@@ -161,7 +181,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       retryIntervalMs: e.DELIVERY_RETRY_INTERVAL,
       timeoutMs: e.DELIVERY_TIMEOUT,
       allowInsecureUrls: e.ALLOW_INSECURE_URLS,
-      allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS,
+      allowPrivateNetworks: e.ALLOW_PRIVATE_NETWORKS.all,
+      allowedNetworks: e.ALLOW_PRIVATE_NETWORKS.networks,
       caFile: e.TLS_CA_FILE,
     },
     logLevel: e.LOG_LEVEL,

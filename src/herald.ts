@@ -12,6 +12,7 @@ import { loadAdminToken } from "./admin_token.ts";
 import { type RunningWorker, startWorker } from "../workers/worker.ts";
 import { log } from "./log.ts";
 import { makeDataDirPrivate } from "./data_dir.ts";
+import type { Resolver } from "./net/url_addresses.ts";
 
 /** Which halves run in this process. */
 export interface HeraldRoles {
@@ -43,6 +44,8 @@ export interface StartOptions {
   caCerts?: string[];
   /** Fault injection handed in by tests: runs between an event's commit and its starts. */
   beforeStart?: () => Promise<void>;
+  /** How delivery host names resolve (the system resolver unless a test hands in its own). */
+  resolve?: Resolver;
 }
 
 /**
@@ -145,6 +148,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         caCerts,
         urlPolicy: config.delivery,
         delivery: config.delivery,
+        resolve: options.resolve,
       });
       await ensureReconcilerSchedule(
         temporal,
@@ -166,6 +170,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         adminToken: adminToken.token,
         temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
         beforeStart: options.beforeStart,
+        resolve: options.resolve,
       });
       const server = Deno.serve(
         { hostname: config.host, port: config.port, onListen: () => {} },

@@ -436,7 +436,10 @@ test("deleting a webhook goes through its lifecycle workflow and cancels its wai
   assert.equal(final.status, "cancelled");
   assert.equal(final.cancelReason, "webhook_deleted");
   const lifecycle = s.herald.temporal.workflow.getHandle(lifecycleWorkflowId(webhook.id));
-  assert.equal((await lifecycle.describe()).status.name, "COMPLETED");
+  await waitFor(
+    "the lifecycle to end",
+    async () => (await lifecycle.describe()).status.name === "COMPLETED",
+  );
   await closedRun(s, p!.id);
   assert.equal(receiver.received.length, 1);
   await receiver.close();

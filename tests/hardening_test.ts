@@ -162,7 +162,7 @@ test("every secret retired in the last 24 hours keeps signing; the verify token 
   const payloadId = published.body.payloads[0].id;
   const shown = await waitFor("the recorded body", async () => {
     const p = (await api(s, "GET", `/v1/payloads/${payloadId}`, { token: org.apiKey })).body;
-    return p.body && p;
+    return p.body ? p : undefined;
   });
   assert.equal(shown.body.items.infoWebhook.verifyToken, "[redacted]");
   assert.ok(!JSON.stringify(shown).includes("vt-secret"));

@@ -8,6 +8,7 @@ import { loadConfig } from "../src/config.ts";
 import { type DatabaseHandle, migrateToLatest, openPglite, openPostgres } from "../src/db/mod.ts";
 import { type DevServer, startDevServer } from "../src/temporal/dev_server.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
+import type { Resolver } from "../src/net/url_addresses.ts";
 import { setLogLevel } from "../src/log.ts";
 import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import { testCertificates } from "./tls.ts";
@@ -118,8 +119,13 @@ export function testEnv(infra: Infra, env: Record<string, string>): Record<strin
  * A Herald with the given environment on top of the test defaults, started once per distinct
  * environment. Each has its own task queue, so settings do not mix.
  */
-export function stack(env: Record<string, string> = {}): Promise<Stack> {
-  const key = JSON.stringify(Object.entries(env).sort());
+export function stack(
+  env: Record<string, string> = {},
+  parts: { resolve?: Resolver } = {},
+): Promise<Stack> {
+  // A stack with parts of its own is never shared.
+  const key = JSON.stringify(Object.entries(env).sort()) +
+    (parts.resolve ? crypto.randomUUID() : "");
   let started = stacks.get(key);
   if (!started) {
     started = (async () => {
@@ -130,6 +136,7 @@ export function stack(env: Record<string, string> = {}): Promise<Stack> {
         roles: { api: true, worker: true },
         database: shared.database,
         progress: () => {},
+        resolve: parts.resolve,
       });
       return { herald, infra: shared, apiUrl: herald.apiUrl!, taskQueue };
     })();

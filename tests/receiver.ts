@@ -24,13 +24,17 @@ export interface Receiver {
 /** Answers 200 to everything. */
 export const always200: Behaviour = () => new Response("ok", { status: 200 });
 
-/** Starts an HTTPS receiver with the test CA's certificate on 127.0.0.1. */
-export async function startReceiver(behaviour: Behaviour = always200): Promise<Receiver> {
+/** Starts an HTTPS receiver with the test CA's certificate, on 127.0.0.1 unless told. */
+export async function startReceiver(
+  behaviour: Behaviour = always200,
+  where: { hostname?: string; port?: number } = {},
+): Promise<Receiver> {
+  const hostname = where.hostname ?? "127.0.0.1";
   const { cert, key } = await testCertificates();
   const received: Received[] = [];
   let current = behaviour;
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, cert, key, onListen: () => {} },
+    { hostname, port: where.port ?? 0, cert, key, onListen: () => {} },
     async (req) => {
       const rawBody = await req.text();
       let body: Record<string, unknown> = {};
@@ -45,7 +49,7 @@ export async function startReceiver(behaviour: Behaviour = always200): Promise<R
     },
   );
   return {
-    url: `https://127.0.0.1:${server.addr.port}/hooks`,
+    url: `https://${hostname}:${server.addr.port}/hooks`,
     received,
     answer: (b) => (current = b),
     close: () => server.shutdown(),

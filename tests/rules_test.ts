@@ -5,10 +5,10 @@ import { decodeLenient, storableText } from "../src/domain/text.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { newSigningSecret } from "../src/domain/secrets.ts";
-import { checkUrlForm, redactUrl, redactUrlsIn } from "../src/domain/url_policy.ts";
+import { blockedAddress, checkUrlForm, redactUrl, redactUrlsIn } from "../src/domain/url_policy.ts";
 import { newId } from "../src/domain/ids.ts";
 
-const strict = { allowInsecureUrls: false, allowPrivateNetworks: false };
+const strict = { allowInsecureUrls: false, allowPrivateNetworks: false, allowedNetworks: [] };
 
 Deno.test("any bytes a receiver answers become storable text: NUL and bad UTF-8 as U+FFFD", () => {
   assert.equal(decodeLenient(new Uint8Array([0x6f, 0x6b, 0x00, 0xff])), "ok\uFFFD\uFFFD");
@@ -84,6 +84,39 @@ Deno.test("a webhook URL must be HTTPS, absolute, without credentials, and not p
     }),
     undefined,
   );
+});
+
+Deno.test("every IPv6 form that can embed or reach a private IPv4 address is refused", () => {
+  const refused: Array<[string, RegExp]> = [
+    ["fec0::1", /site-local/],
+    ["::ffff:10.0.0.1", /private|IPv4-mapped/],
+    ["::ffff:0:10.0.0.1", /IPv4-translated/],
+    ["64:ff9b::a00:1", /NAT64/],
+    ["64:ff9b:1::a00:1", /NAT64/],
+    ["2002:a00:1::1", /6to4/],
+    ["2001:0:4136:e378:8000:63bf:3fff:fdd2", /Teredo/],
+    ["100::1", /discard/],
+    ["fd00::1", /unique local/],
+    ["fe80::1", /link-local/],
+    ["::1", /loopback/],
+    ["169.254.169.254", /cloud metadata/],
+    ["100.64.0.1", /carrier-grade NAT/],
+    ["198.18.0.1", /reserved|benchmarking/],
+  ];
+  for (const [address, label] of refused) {
+    assert.match(blockedAddress(address) ?? "allowed", label, address);
+  }
+  for (const address of ["93.184.215.14", "2606:4700:4700::1111"]) {
+    assert.equal(blockedAddress(address), undefined, address);
+  }
+});
+
+Deno.test("a list of allowed networks lets just those addresses through", () => {
+  const policy = { ...strict, allowedNetworks: ["127.0.0.1/32", "10.1.0.0/16"] };
+  assert.equal(blockedAddress("127.0.0.1", policy), undefined);
+  assert.equal(blockedAddress("10.1.2.3", policy), undefined);
+  assert.equal(blockedAddress("127.0.0.2", policy), "loopback");
+  assert.equal(blockedAddress("10.2.0.1", policy), "private");
 });
 
 Deno.test("a redacted URL keeps its scheme, host and port only, wherever it is quoted", () => {

@@ -55,7 +55,8 @@ export function testCertificates(): Promise<TestCertificates> {
     ], dir);
     await Deno.writeTextFile(
       `${dir}/ext.cnf`,
-      "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+      "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost,DNS:*.herald.test\n" +
+        "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
     );
     await openssl([
       "x509",

@@ -6,8 +6,8 @@ import { newId } from "../src/domain/ids.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { type CancelReason, type DeliveryOutcome, OPEN_STATUSES } from "../src/domain/types.ts";
-import { checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
-import { checkUrlAddresses } from "../src/net/url_addresses.ts";
+import { bareHost, checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
+import type { EgressProxy } from "./egress.ts";
 import { log } from "../src/log.ts";
 import { metrics } from "../src/metrics.ts";
 import { sendWebhookRequest } from "../src/temporal/deliveries.ts";
@@ -32,8 +32,10 @@ import { sendPayload } from "./send.ts";
 export interface ActivityDeps extends UseCaseDeps {
   /** The HTTP client for deliveries (trusts TLS_CA_FILE); undefined for the default one. */
   httpClient?: Deno.HttpClient;
-  /** Which URLs attempts may reach, checked again at every attempt after DNS resolution. */
+  /** Which URLs attempts may reach: the form here, the addresses in the egress proxy. */
   urlPolicy: UrlPolicy;
+  /** The proxy every delivery connection goes through (see workers/egress.ts). */
+  egress?: EgressProxy;
 }
 
 /** How long one database step of an attempt may take before the attempt gives up on it. */
@@ -194,11 +196,11 @@ export function createActivities(deps: ActivityDeps) {
       ];
       const timestampSeconds = Math.floor(now / 1000);
       const signature = await signWebhook(secrets, payloadId, timestampSeconds, body);
-      // The URL was checked when saved; its name may resolve elsewhere by now.
-      const refusal = checkUrlForm(row.url, deps.urlPolicy) ??
-        await checkUrlAddresses(row.url, deps.urlPolicy);
-      const result = refusal
-        ? { status: null, error: `Refused: the URL ${refusal}`, body: null, durationMs: 0 }
+      // The URL's form is checked again (the policy may have changed since it was saved); its
+      // addresses are checked by the egress proxy, on the connection itself.
+      const formRefusal = checkUrlForm(row.url, deps.urlPolicy);
+      const result = formRefusal
+        ? { status: null, error: `Refused: the URL ${formRefusal}`, body: null, durationMs: 0 }
         : await sendPayload(
           {
             url: row.url,
@@ -210,6 +212,11 @@ export function createActivities(deps: ActivityDeps) {
           },
           deps.httpClient,
         );
+      const proxyError = result.status === null
+        ? deps.egress?.takeRefusal(hostPort(row.url))
+        : undefined;
+      if (proxyError) result.error = proxyError;
+      const refusal = result.error?.startsWith("Refused:") ?? false;
 
       const delivered = result.status === 200;
       metrics.attempts.inc({ outcome: delivered ? "success" : refusal ? "refused" : "failure" });
@@ -345,6 +352,12 @@ export function createActivities(deps: ActivityDeps) {
     };
     return { kind: "sent", delivered: false, summary: record.error!, recorded: false, record };
   }
+}
+
+/** `host:port` of a URL, as the egress proxy keys its refusals. */
+function hostPort(text: string): string {
+  const url = new URL(text);
+  return `${bareHost(url)}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
 }
 
 /** The activities' type, imported by workflows as a type only. */

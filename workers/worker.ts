@@ -9,6 +9,8 @@ import { createActivities } from "./activities.ts";
 import { log } from "../src/log.ts";
 import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
+import type { Resolver } from "../src/net/url_addresses.ts";
+import { startEgressProxy } from "./egress.ts";
 import type { DeliverySettings } from "../src/temporal/deliveries.ts";
 import { lifecycleTaskQueue } from "../src/temporal/names.ts";
 
@@ -37,12 +39,25 @@ export interface WorkerOptions {
   maxConcurrentAttempts?: number;
   urlPolicy: UrlPolicy;
   delivery: DeliverySettings;
+  /** How delivery host names resolve; tests hand in their own. */
+  resolve?: Resolver;
 }
 
 /** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { connection } = options;
-  const httpClient = Deno.createHttpClient({ caCerts: options.caCerts ?? [] });
+  // Every delivery connection goes through the egress proxy, which connects only to the
+  // address it checked.
+  const egress = startEgressProxy({
+    policy: options.urlPolicy,
+    resolve: options.resolve,
+    // Half the attempt's time for the lookup, so a hung resolver is recorded as such.
+    lookupTimeoutMs: Math.ceil(options.delivery.timeoutMs / 2),
+  });
+  const httpClient = Deno.createHttpClient({
+    caCerts: options.caCerts ?? [],
+    proxy: { url: egress.url },
+  });
   try {
     const bundle = await workflowBundle();
     const activities = createActivities({
@@ -50,6 +65,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       temporal: options.client,
       taskQueue: options.target.taskQueue,
       httpClient,
+      egress,
       urlPolicy: options.urlPolicy,
       delivery: options.delivery,
     });
@@ -80,9 +96,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxCachedWorkflows: 50,
       }),
     ];
-    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() =>
-      httpClient.close()
-    );
+    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() => {
+      httpClient.close();
+      egress.close();
+    });
     return {
       done,
       async shutdown() {
@@ -101,6 +118,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     };
   } catch (err) {
     httpClient.close();
+    egress.close();
     throw err;
   }
 }

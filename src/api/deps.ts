@@ -5,6 +5,7 @@ import type { Database } from "../db/schema.ts";
 import type { Config } from "../config.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { AuthFailures } from "./auth_failures.ts";
+import type { Resolver } from "../net/url_addresses.ts";
 import type { UseCaseDeps } from "../usecases/deps.ts";
 
 /** The API's dependencies. */
@@ -22,6 +23,8 @@ export interface AppDeps {
   authFailures?: AuthFailures;
   /** Fault injection handed in by tests: runs between an event's commit and its starts. */
   beforeStart?: () => Promise<void>;
+  /** How webhook host names resolve when a webhook is saved (tests hand in their own). */
+  resolve?: Resolver;
 }
 
 /** The use cases' dependencies, from the API's. */

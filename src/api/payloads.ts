@@ -48,6 +48,9 @@ const AttemptSchema = z.object({
   responseStatus: z.number().int().nullable(),
   error: z.string().nullable(),
   responseBody: z.string().nullable().openapi({ description: "The first 1 KiB of the answer" }),
+  finishedAt: Millis.nullable().openapi({
+    description: "When its outcome was recorded; null while the POST is in flight",
+  }),
 }).openapi("Attempt");
 
 const PayloadSchema = PayloadSummarySchema.extend({
@@ -127,6 +130,7 @@ export function payloadsRouter(deps: AppDeps) {
           responseStatus: a.response_status,
           error: a.error,
           responseBody: a.response_body,
+          finishedAt: a.finished_at,
         })),
       }, 200);
     },

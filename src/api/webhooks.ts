@@ -118,7 +118,8 @@ export function webhooksRouter(deps: AppDeps) {
 
   async function checkUrl(url: string): Promise<void> {
     const policy = config.delivery;
-    const problem = checkUrlForm(url, policy) ?? await checkUrlAddresses(url, policy);
+    const problem = checkUrlForm(url, policy) ??
+      await checkUrlAddresses(url, policy, deps.resolve);
     if (problem) {
       throw new ApiError(422, "invalid_url", `Invalid webhook URL: ${problem}`, [
         { path: "body.url", message: problem },

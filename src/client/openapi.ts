@@ -947,6 +947,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Body over 1 MiB */
                 413: {
                     headers: {
@@ -1520,6 +1529,11 @@ export interface components {
         Attempt: {
             durationMs: number;
             error: string | null;
+            /**
+             * @description When its outcome was recorded; null while the POST is in flight
+             * @example 1764190000000
+             */
+            finishedAt: number | null;
             number: number;
             /** @description The first 1 KiB of the answer */
             responseBody: string | null;
@@ -1575,7 +1589,7 @@ export interface components {
         };
         Payload: components["schemas"]["PayloadSummary"] & {
             attemptLog: components["schemas"]["Attempt"][];
-            /** @description The body as last sent; null before the first attempt */
+            /** @description The body as last sent (its verify token masked); null before the first attempt */
             body: {
                 [key: string]: unknown;
             } | null;

@@ -1,102 +1,82 @@
 /** Which webhook URLs Herald will POST to: HTTPS, public addresses only (unless configured). */
+import ipaddr from "ipaddr.js";
 
 /** What the URL policy allows. */
 export interface UrlPolicy {
   allowInsecureUrls: boolean;
+  /** Every address allowed (development only). */
   allowPrivateNetworks: boolean;
+  /** CIDRs allowed although not public (ALLOW_PRIVATE_NETWORKS as a list). */
+  allowedNetworks: string[];
 }
 
 /** The longest webhook URL accepted. */
 export const MAX_URL_LENGTH = 2048;
 
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-const IPV4_BLOCKED: Array<[string, number, string]> = [
-  ["0.0.0.0", 8, "unspecified"],
-  ["10.0.0.0", 8, "private"],
-  ["100.64.0.0", 10, "carrier-grade NAT"],
-  ["127.0.0.0", 8, "loopback"],
-  ["169.254.0.0", 16, "link-local"],
-  ["172.16.0.0", 12, "private"],
-  ["192.0.0.0", 24, "IETF protocol assignments"],
-  ["192.0.2.0", 24, "documentation"],
-  ["192.168.0.0", 16, "private"],
-  ["198.18.0.0", 15, "benchmarking"],
-  ["198.51.100.0", 24, "documentation"],
-  ["203.0.113.0", 24, "documentation"],
-  ["224.0.0.0", 4, "multicast"],
-  ["240.0.0.0", 4, "reserved"],
+/** IPv6 ranges Herald refuses although ipaddr.js may count them as unicast. */
+const EXTRA_IPV6_BLOCKED: Array<[string, string]> = [
+  ["fec0::/10", "site-local (deprecated)"],
+  ["100::/64", "discard-only"],
+  ["64:ff9b:1::/48", "NAT64 (local use)"],
+  ["2001::/23", "IETF protocol assignments"],
 ];
 
-/** Why an IPv4 address is not public, or undefined when it is. */
-export function blockedIpv4(ip: string): string | undefined {
-  const value = ipv4ToInt(ip);
-  if (value === undefined) return undefined;
-  for (const [base, bits, label] of IPV4_BLOCKED) {
-    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    if (((value & mask) >>> 0) === ((ipv4ToInt(base)! & mask) >>> 0)) {
-      return ip === "169.254.169.254" ? "cloud metadata" : label;
+/** ipaddr.js range names in words. */
+const RANGE_LABELS: Record<string, string> = {
+  unspecified: "unspecified",
+  broadcast: "broadcast",
+  multicast: "multicast",
+  linkLocal: "link-local",
+  loopback: "loopback",
+  carrierGradeNat: "carrier-grade NAT",
+  private: "private",
+  reserved: "reserved",
+  uniqueLocal: "unique local (private)",
+  ipv4Mapped: "IPv4-mapped",
+  rfc6145: "IPv4-translated",
+  rfc6052: "NAT64",
+  "6to4": "6to4",
+  teredo: "Teredo",
+  benchmarking: "benchmarking",
+  amt: "AMT",
+  as112: "AS112",
+  as112v6: "AS112",
+  deprecated: "deprecated",
+  orchid2: "ORCHIDv2",
+  deprecatedSiteLocal: "site-local (deprecated)",
+  discard: "discard-only",
+};
+
+/** Parses CIDRs such as `127.0.0.1/32` (ALLOW_PRIVATE_NETWORKS as a list); throws on a bad one. */
+export function parseNetworks(list: string[]): Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> {
+  return list.map((cidr) => ipaddr.parseCIDR(cidr));
+}
+
+/**
+ * Why an address may not be reached, or undefined when it may: only ipaddr.js's `unicast`
+ * (public) range passes, plus Herald's own additions; every IPv6 form that can embed or reach an
+ * IPv4 address (mapped, translated, NAT64, 6to4, Teredo) is refused outright, unless the policy
+ * allows the address.
+ */
+export function blockedAddress(ip: string, policy?: UrlPolicy): string | undefined {
+  if (!ipaddr.isValid(ip)) return undefined;
+  const address = ipaddr.parse(ip);
+  if (policy?.allowPrivateNetworks === true) return undefined;
+  for (const [network, bits] of parseNetworks(policy?.allowedNetworks ?? [])) {
+    if (address.kind() === network.kind() && address.match(network, bits)) return undefined;
+  }
+  if (address.kind() === "ipv4" && ip === "169.254.169.254") return "cloud metadata";
+  const range = address.range();
+  if (range !== "unicast") return RANGE_LABELS[range] ?? range;
+  if (address.kind() === "ipv6") {
+    for (const [cidr, label] of EXTRA_IPV6_BLOCKED) {
+      const [network, bits] = ipaddr.parseCIDR(cidr);
+      if (address.match(network, bits)) return label;
     }
   }
   return undefined;
 }
 
-function expandIpv6(ip: string): number[] | undefined {
-  let text = ip.toLowerCase().replace(/^\[|\]$/g, "");
-  const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = ipv4ToInt(v4[1]!);
-    if (n === undefined) return undefined;
-    text = text.slice(0, -v4[1]!.length) +
-      `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, tail, extra] = text.split("::");
-  if (extra !== undefined) return undefined;
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const missing = 8 - left.length - right.length;
-  if (tail === undefined ? left.length !== 8 : missing < 0) return undefined;
-  const groups = [...left, ...Array(tail === undefined ? 0 : missing).fill("0"), ...right];
-  const words = groups.map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
-  return words.some(Number.isNaN) ? undefined : words;
-}
-
-/** Why an IPv6 address is not public, or undefined when it is. */
-export function blockedIpv6(ip: string): string | undefined {
-  const w = expandIpv6(ip);
-  if (!w) return undefined;
-  if (w.every((x) => x === 0)) return "unspecified";
-  if (w.slice(0, 7).every((x) => x === 0) && w[7] === 1) return "loopback";
-  if (w.slice(0, 5).every((x) => x === 0) && (w[5] === 0xffff || w[5] === 0)) {
-    return blockedIpv4(`${w[6]! >> 8}.${w[6]! & 255}.${w[7]! >> 8}.${w[7]! & 255}`) ?? undefined;
-  }
-  if (w[0] === 0x64 && w[1] === 0xff9b) {
-    return blockedIpv4(`${w[6]! >> 8}.${w[6]! & 255}.${w[7]! >> 8}.${w[7]! & 255}`);
-  }
-  if ((w[0]! & 0xfe00) === 0xfc00) return "unique local (private)";
-  if ((w[0]! & 0xffc0) === 0xfe80) return "link-local";
-  if ((w[0]! & 0xff00) === 0xff00) return "multicast";
-  if (w[0] === 0x2001 && w[1] === 0xdb8) return "documentation";
-  return undefined;
-}
-
-/** Why an IP address (either family) is not public, or undefined when it is. */
-export function blockedAddress(ip: string): string | undefined {
-  return ip.includes(":") ? blockedIpv6(ip) : blockedIpv4(ip);
-}
-
-/** The host without IPv6 brackets or the trailing dot of a fully qualified name. */
 /** The URL's host without IPv6 brackets. */
 export function bareHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
@@ -123,7 +103,7 @@ export function checkUrlForm(text: string, policy: UrlPolicy): string | undefine
   if (!url.hostname) return "must name a host";
   if (policy.allowPrivateNetworks) return undefined;
   const host = bareHost(url);
-  const literal = blockedAddress(host);
+  const literal = blockedAddress(host, policy);
   if (literal) return `must not point to a ${literal} address (${host})`;
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal")) {
     return `must not point to a local name (${host})`;

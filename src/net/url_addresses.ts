@@ -1,25 +1,42 @@
 /** The network side of the URL policy: where a webhook's host resolves right now. */
 import { lookup } from "node:dns/promises";
 import { bareHost, blockedAddress, type UrlPolicy } from "../domain/url_policy.ts";
+import { withinMs } from "../deadline.ts";
 
-/** Resolves the URL's host and returns the problem when any address is not public. */
+/** How long saving a webhook waits for its name to resolve. */
+const SAVE_LOOKUP_TIMEOUT_MS = 3_000;
+
+/** Resolves a host name to its addresses. */
+export type Resolver = (host: string) => Promise<string[]>;
+
+/** The system resolver, as connections use it (hosts file included). */
+export const systemResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true })).map((a) => a.address);
+
+/**
+ * Resolves the URL's host when a webhook is saved and returns the problem when an address is not
+ * allowed. A name that does not resolve yet is accepted: every attempt resolves it again and
+ * connects only to an address it checked (workers/egress.ts).
+ */
 export async function checkUrlAddresses(
   text: string,
   policy: UrlPolicy,
+  resolve: Resolver = systemResolver,
 ): Promise<string | undefined> {
   if (policy.allowPrivateNetworks) return undefined;
   const host = bareHost(new URL(text));
-  if (/^[\d.]+$/.test(host) || host.includes(":")) return blockedAddress(host) && "not public";
-  // The system resolver, as the connection itself will use it (hosts file included).
+  if (/^[\d.]+$/.test(host) || host.includes(":")) {
+    const reason = blockedAddress(host, policy);
+    return reason && `must not point to a ${reason} address (${host})`;
+  }
   let addresses: string[] = [];
   try {
-    addresses = (await lookup(host, { all: true })).map((a) => a.address);
+    addresses = await withinMs(resolve(host), SAVE_LOOKUP_TIMEOUT_MS, "the lookup");
   } catch {
-    // A name that does not resolve.
+    // A name that does not resolve yet, or not in time: every attempt checks it again.
   }
-  // A name that does not resolve yet is accepted; every attempt checks again.
   for (const address of addresses) {
-    const reason = blockedAddress(address);
+    const reason = blockedAddress(address, policy);
     if (reason) return `must not resolve to a ${reason} address (${host} → ${address})`;
   }
   return undefined;

@@ -1,0 +1,215 @@
+/**
+ * The deliveries' egress proxy, in the worker's process on loopback: every delivery connection
+ * goes through it. It resolves the webhook's host once, checks every address against the URL
+ * policy, and connects to exactly the address it checked, so a name that resolves elsewhere a
+ * moment later (DNS rebinding) never reaches a refused address. HTTPS goes through as a tunnel
+ * (`CONNECT host:port`), so TLS stays end to end with the original name; plain HTTP (development
+ * only) is forwarded one request per connection.
+ */
+import { blockedAddress, type UrlPolicy } from "../src/domain/url_policy.ts";
+import { type Resolver, systemResolver } from "../src/net/url_addresses.ts";
+import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
+
+/** What the proxy needs. */
+export interface EgressOptions {
+  policy: UrlPolicy;
+  /** How host names resolve; tests hand in their own. */
+  resolve?: Resolver;
+  /** How long a lookup may take (an attempt's timeout). */
+  lookupTimeoutMs: number;
+}
+
+/** A running proxy. */
+export interface EgressProxy {
+  /** The proxy's URL, for `Deno.createHttpClient({ proxy: { url } })`. */
+  url: string;
+  /**
+   * The error text of the proxy's last refusal of `host:port` or failure to connect there (within
+   * the last minute), taken once: the attempt records it instead of the HTTP client's generic
+   * proxy error. Refusals start with `Refused:`.
+   */
+  takeRefusal(hostPort: string): string | undefined;
+  close(): void;
+}
+
+const MAX_HEAD_BYTES = 16 * 1024;
+const encoder = new TextEncoder();
+
+/** Starts the proxy on 127.0.0.1, on a free port. */
+export function startEgressProxy(options: EgressOptions): EgressProxy {
+  const resolve = options.resolve ?? systemResolver;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const refusals = new Map<string, { reason: string; at: number }>();
+
+  /** The one address to connect to, or why none may be. */
+  async function decide(host: string): Promise<{ address: string } | { refusal: string }> {
+    const bare = host.replace(/^\[|\]$/g, "");
+    let addresses: string[];
+    if (/^[\d.]+$/.test(bare) || bare.includes(":")) {
+      addresses = [bare];
+    } else {
+      try {
+        addresses = await withinMs(resolve(bare), options.lookupTimeoutMs, "the lookup");
+      } catch (err) {
+        return {
+          refusal: err instanceof DeadlineExceeded
+            ? `Refused: the URL's host ${bare} did not resolve within ${options.lookupTimeoutMs} ms`
+            : `Refused: the URL's host ${bare} does not resolve`,
+        };
+      }
+    }
+    if (addresses.length === 0) {
+      return { refusal: `Refused: the URL's host ${bare} does not resolve` };
+    }
+    for (const address of addresses) {
+      const reason = blockedAddress(address, options.policy);
+      if (reason) {
+        return {
+          refusal:
+            `Refused: the URL must not resolve to a ${reason} address (${bare} → ${address})`,
+        };
+      }
+    }
+    return { address: addresses[0]! };
+  }
+
+  async function handle(client: Deno.Conn): Promise<void> {
+    const { head, rest } = await readHead(client);
+    const [requestLine = "", ...headers] = head.split("\r\n");
+    const [method, target] = requestLine.split(" ");
+    let host: string;
+    let port: number;
+    let forward: Uint8Array | undefined;
+    if (method === "CONNECT" && target) {
+      const split = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
+      if (!split) return await answer(client, 400);
+      host = split[1]!;
+      port = Number(split[2]);
+    } else {
+      let url: URL;
+      try {
+        url = new URL(target ?? "");
+      } catch {
+        return await answer(client, 400);
+      }
+      if (url.protocol !== "http:") return await answer(client, 400);
+      host = url.hostname;
+      port = Number(url.port || 80);
+      // Origin-form to the server, one request per connection.
+      const kept = headers.filter((h) =>
+        !/^(proxy-connection|connection|proxy-authorization):/i.test(h)
+      );
+      forward = encoder.encode(
+        `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${
+          kept.join("\r\n")
+        }\r\nconnection: close\r\n\r\n`,
+      );
+    }
+    const hostPort = `${host.replace(/^\[|\]$/g, "")}:${port}`;
+    const decided = await decide(host);
+    if ("refusal" in decided) {
+      refusals.set(hostPort, { reason: decided.refusal, at: Date.now() });
+      return await answer(client, 403);
+    }
+    let upstream: Deno.TcpConn;
+    try {
+      upstream = await Deno.connect({ hostname: decided.address, port });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      refusals.set(hostPort, {
+        reason: `Connection failed: ${decided.address}:${port}: ${message}`,
+        at: Date.now(),
+      });
+      return await answer(client, 502);
+    }
+    try {
+      if (forward) await writeAll(upstream, forward);
+      else await writeAll(client, encoder.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+      if (rest.length > 0) await writeAll(upstream, rest);
+      await Promise.all([
+        client.readable.pipeTo(upstream.writable).catch(() => {}),
+        upstream.readable.pipeTo(client.writable).catch(() => {}),
+      ]);
+    } finally {
+      for (const conn of [upstream, client]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by its pipe already.
+        }
+      }
+    }
+  }
+
+  (async () => {
+    for await (const conn of listener) {
+      handle(conn).catch(() => {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      });
+    }
+  })().catch(() => {});
+
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    takeRefusal(hostPort) {
+      const found = refusals.get(hostPort);
+      refusals.delete(hostPort);
+      return found && Date.now() - found.at < 60_000 ? found.reason : undefined;
+    },
+    close: () => listener.close(),
+  };
+}
+
+/** Reads the request head (up to the blank line) and whatever came after it. */
+async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Array }> {
+  let buffer = new Uint8Array(0);
+  const chunk = new Uint8Array(4096);
+  while (buffer.length < MAX_HEAD_BYTES) {
+    const n = await conn.read(chunk);
+    if (n === null) break;
+    const next = new Uint8Array(buffer.length + n);
+    next.set(buffer);
+    next.set(chunk.subarray(0, n), buffer.length);
+    buffer = next;
+    const end = findBlankLine(buffer);
+    if (end >= 0) {
+      return {
+        head: new TextDecoder().decode(buffer.subarray(0, end)),
+        rest: buffer.subarray(end + 4),
+      };
+    }
+  }
+  throw new Error("No request head");
+}
+
+function findBlankLine(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+async function answer(conn: Deno.Conn, status: 400 | 403 | 502): Promise<void> {
+  const text = { 400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway" }[status];
+  try {
+    await writeAll(
+      conn,
+      encoder.encode(
+        `HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      ),
+    );
+  } finally {
+    conn.close();
+  }
+}
