@@ -82,10 +82,16 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
     end("cancelled");
     throw err;
   }
-  // Compensation: the receiver stayed unreachable.
-  const outcome = await bookkeeping.finishDelivery({ payloadId, run, outcome: "failed" });
+  // Compensation: the receiver stayed unreachable. Once begun it runs to its end, even if a
+  // cancellation arrives meanwhile.
+  const outcome = await CancellationScope.nonCancellable(async () => {
+    const recorded = await bookkeeping.finishDelivery({ payloadId, run, outcome: "failed" });
+    if (recorded === "failed") {
+      await bookkeeping.requestDeactivation({ webhookId, reason: "unreachable", payloadId, run });
+    }
+    return recorded;
+  });
   if (outcome !== "failed") return end(outcome);
-  await bookkeeping.requestDeactivation({ webhookId, reason: "unreachable", payloadId, run });
   end("failed");
   throw ApplicationFailure.nonRetryable(
     `Not delivered: ${maxAttempts} attempts failed; the webhook is deactivated`,

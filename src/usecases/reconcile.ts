@@ -98,7 +98,8 @@ export async function startPendingDeliveries(
 
 /**
  * Ends `cancelled` the payloads whose delivery an operator terminated (or that timed out), which
- * no workflow code saw; Canceled runs record it themselves.
+ * no workflow code saw; Canceled runs record it themselves, and are swept too in case a
+ * cancellation arrived where the workflow could not record it.
  */
 export async function settleClosedDeliveries(
   deps: UseCaseDeps,
@@ -108,7 +109,7 @@ export async function settleClosedDeliveries(
     new Date(Date.now() - 24 * 3_600_000).toISOString();
   const query =
     `WorkflowType = '${WorkflowType.deliverPayload}' AND TaskQueue = '${deps.taskQueue}'` +
-    ` AND ExecutionStatus IN ('Terminated', 'TimedOut') AND CloseTime >= '${since}'`;
+    ` AND ExecutionStatus IN ('Terminated', 'TimedOut', 'Canceled') AND CloseTime >= '${since}'`;
   let latest = since;
   let count = 0;
   for await (const execution of deps.temporal.workflow.list({ query })) {
@@ -118,7 +119,9 @@ export async function settleClosedDeliveries(
     const updated = await deps.db.updateTable("payloads")
       .set({
         status: "cancelled",
-        cancel_reason: "terminated_by_operator",
+        cancel_reason: execution.status.name === "CANCELLED"
+          ? "cancelled_by_operator"
+          : "terminated_by_operator",
         finished_at: now,
         updated_at: now,
       })
