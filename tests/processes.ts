@@ -89,12 +89,25 @@ export async function spawnHerald(
   const out = collect(child.stdout);
   const err = collect(child.stderr);
   const exited = Promise.all([child.status, out.done, err.done]).then(([status]) => status);
-  const banner = await waitFor(`the banner of ${mode}`, () => {
-    if (out.text().includes("Press Ctrl+C to stop.")) return out.text();
-  }, 180_000).catch((e) => {
-    child.kill("SIGKILL");
+  // A process that exits before its banner is reported at once, with what it printed.
+  const early = child.status.then((status) => {
+    throw new Error(`deno task ${mode} exited with code ${status.code} before its banner`);
+  });
+  const banner = await Promise.race([
+    waitFor(`the banner of ${mode}`, () => {
+      if (out.text().includes("Press Ctrl+C to stop.")) return out.text();
+    }, 180_000),
+    early,
+  ]).catch(async (e) => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited already: its output says why.
+    }
+    await Promise.all([out.done, err.done]).catch(() => {});
     throw new Error(`${e.message}\n${out.text()}\n${err.text()}`);
   });
+  early.catch(() => {});
   return {
     child,
     banner,

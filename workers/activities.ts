@@ -158,7 +158,7 @@ export function createActivities(deps: ActivityDeps) {
     return { kind: "stopped", reason };
   }
 
-  return {
+  return untilCancelled({
     /**
      * One POST of a payload, at most once per (payload, run, number). Throws only for Herald's
      * faults before sending; every outcome after the POST is returned, and counts.
@@ -322,7 +322,7 @@ export function createActivities(deps: ActivityDeps) {
     async resendWebhookRequests(input: { graceMs: number }): Promise<number> {
       return await resendWebhookRequests(deps, input.graceMs, heartbeat);
     },
-  };
+  });
 
   /**
    * An earlier try of this attempt claimed it: it counts, whether or not it sent. Its outcome
@@ -352,6 +352,23 @@ export function createActivities(deps: ActivityDeps) {
     };
     return { kind: "sent", delivered: false, summary: record.error!, recorded: false, record };
   }
+}
+
+/**
+ * Each activity ends when it is cancelled (a worker's stop, past its grace time), even while it
+ * waits on a database connection that died: a hung query must not hold the worker's stop.
+ */
+// deno-lint-ignore no-explicit-any
+function untilCancelled<T extends Record<string, (...args: any[]) => Promise<unknown>>>(
+  activities: T,
+): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, run]) => [
+      name,
+      // deno-lint-ignore no-explicit-any
+      (...args: any[]) => Promise.race([run(...args), Context.current().cancelled]),
+    ]),
+  ) as T;
 }
 
 /** `host:port` of a URL, as the egress proxy keys its refusals. */

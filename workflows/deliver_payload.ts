@@ -43,6 +43,9 @@ const attempt = (number: number, { maxAttempts, timeoutMs }: DeliverPayloadInput
     startToCloseTimeout: timeoutMs + 15_000,
     // Retries only Herald's faults before the POST (the activity returns every other outcome).
     retry: { initialInterval: "500ms", backoffCoefficient: 2, maximumInterval: "30s" },
+    // A pause longer than this is a workflow timer, not a sleep inside the worker, so an outage
+    // never holds a workflow task (or a worker's stop) for the length of the backoff.
+    localRetryThreshold: "1s",
   });
 
 /** Delivers one payload to one webhook and records how it ended. */
