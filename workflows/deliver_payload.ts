@@ -8,8 +8,8 @@
  * regular activity per attempt in BENCHMARKS.md). An attempt claims its number in the database
  * before it sends, so a retried or replayed attempt never POSTs twice; Herald's own faults
  * before sending are retried with backoff and never spend one of the receiver's attempts.
- * The workflow has one version: versioning (patched() or Worker Versioning) comes with the first
- * release that has open workflows (docs/delivery.md).
+ * The workflow has one version: versioning comes with the first release that has open workflows
+ * (docs/delivery.md).
  */
 import {
   ApplicationFailure,
