@@ -6,8 +6,8 @@ import { newId } from "../src/domain/ids.ts";
 import { buildPayloadBody } from "../src/domain/payload_body.ts";
 import { signWebhook } from "../src/domain/signature.ts";
 import { type CancelReason, type DeliveryOutcome, OPEN_STATUSES } from "../src/domain/types.ts";
-import { bareHost, checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
-import type { EgressProxy } from "./egress.ts";
+import { checkUrlForm, type UrlPolicy } from "../src/domain/url_policy.ts";
+import { type EgressProxy, refusalKey } from "./egress.ts";
 import { log } from "../src/log.ts";
 import { metrics } from "../src/metrics.ts";
 import { sendWebhookRequest } from "../src/temporal/deliveries.ts";
@@ -374,7 +374,7 @@ function untilCancelled<T extends Record<string, (...args: any[]) => Promise<unk
 /** `host:port` of a URL, as the egress proxy keys its refusals. */
 function hostPort(text: string): string {
   const url = new URL(text);
-  return `${bareHost(url)}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
+  return refusalKey(url.hostname, Number(url.port || (url.protocol === "https:" ? 443 : 80)));
 }
 
 /** The activities' type, imported by workflows as a type only. */

@@ -6,7 +6,12 @@
  * (`CONNECT host:port`), so TLS stays end to end with the original name; plain HTTP (development
  * only) is forwarded one request per connection.
  */
-import { blockedAddress, type UrlPolicy } from "../src/domain/url_policy.ts";
+import {
+  addressesRefusal,
+  isAddressLiteral,
+  normalHost,
+  type UrlPolicy,
+} from "../src/domain/url_policy.ts";
 import { type Resolver, systemResolver } from "../src/net/url_addresses.ts";
 import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 
@@ -35,6 +40,11 @@ export interface EgressProxy {
 const MAX_HEAD_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 
+/** How refusals are keyed: the host as Herald compares it, and the port. */
+export function refusalKey(host: string, port: number): string {
+  return `${normalHost(host)}:${port}`;
+}
+
 /** Starts the proxy on 127.0.0.1, on a free port. */
 export function startEgressProxy(options: EgressOptions): EgressProxy {
   const resolve = options.resolve ?? systemResolver;
@@ -43,9 +53,9 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
 
   /** The one address to connect to, or why none may be. */
   async function decide(host: string): Promise<{ address: string } | { refusal: string }> {
-    const bare = host.replace(/^\[|\]$/g, "");
+    const bare = normalHost(host);
     let addresses: string[];
-    if (/^[\d.]+$/.test(bare) || bare.includes(":")) {
+    if (isAddressLiteral(bare)) {
       addresses = [bare];
     } else {
       try {
@@ -61,15 +71,8 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
     if (addresses.length === 0) {
       return { refusal: `Refused: the URL's host ${bare} does not resolve` };
     }
-    for (const address of addresses) {
-      const reason = blockedAddress(address, options.policy);
-      if (reason) {
-        return {
-          refusal:
-            `Refused: the URL must not resolve to a ${reason} address (${bare} → ${address})`,
-        };
-      }
-    }
+    const refusal = addressesRefusal(bare, addresses, options.policy);
+    if (refusal) return { refusal: `Refused: the URL ${refusal}` };
     return { address: addresses[0]! };
   }
 
@@ -105,7 +108,7 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
         }\r\nconnection: close\r\n\r\n`,
       );
     }
-    const hostPort = `${host.replace(/^\[|\]$/g, "")}:${port}`;
+    const hostPort = refusalKey(host, port);
     const decided = await decide(host);
     if ("refusal" in decided) {
       refusals.set(hostPort, { reason: decided.refusal, at: Date.now() });

@@ -6,20 +6,18 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError, type ErrorDetail } from "./errors.ts";
+import { hasUnstorable } from "../domain/text.ts";
 
 /** The deepest JSON nesting a request body may have. */
 export const MAX_JSON_DEPTH = 32;
 
-// NUL and lone surrogates: PostgreSQL cannot store the first, and the second is not text.
-// deno-lint-ignore no-control-regex
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Control characters (C0, DEL and C1): never part of an id, a cursor or a path.
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Why a text is refused, or undefined when it is fine. */
 export function textProblem(text: string): string | undefined {
-  if (UNSTORABLE.test(text)) return "contains a NUL character or an unpaired surrogate";
+  if (hasUnstorable(text)) return "contains a NUL character or an unpaired surrogate";
   return undefined;
 }
 

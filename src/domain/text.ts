@@ -4,6 +4,12 @@
 // deno-lint-ignore no-control-regex
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Whether text holds something PostgreSQL cannot store as text (NUL, a lone surrogate). */
+export function hasUnstorable(text: string): boolean {
+  UNSTORABLE.lastIndex = 0;
+  return UNSTORABLE.test(text);
+}
+
 /** Decodes bytes as UTF-8, undecodable sequences as U+FFFD. */
 export function decodeLenient(bytes: Uint8Array): string {
   return storableText(new TextDecoder("utf-8", { fatal: false }).decode(bytes));

@@ -77,9 +77,32 @@ export function blockedAddress(ip: string, policy?: UrlPolicy): string | undefin
   return undefined;
 }
 
+/** Whether a host is an IP address literal (no lookup needed). */
+export function isAddressLiteral(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+/** Why a host's resolved addresses may not be reached (the first refused one), or undefined. */
+export function addressesRefusal(
+  host: string,
+  addresses: string[],
+  policy: UrlPolicy,
+): string | undefined {
+  for (const address of addresses) {
+    const reason = blockedAddress(address, policy);
+    if (reason) return `must not resolve to a ${reason} address (${host} → ${address})`;
+  }
+  return undefined;
+}
+
+/** A host as Herald compares it: lower case, without IPv6 brackets or a trailing dot. */
+export function normalHost(host: string): string {
+  return host.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
+}
+
 /** The URL's host without IPv6 brackets. */
 export function bareHost(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
+  return normalHost(url.hostname);
 }
 
 /** Checks a URL's form (scheme, length, host); returns the problem or undefined. */

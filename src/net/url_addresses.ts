@@ -1,6 +1,12 @@
 /** The network side of the URL policy: where a webhook's host resolves right now. */
 import { lookup } from "node:dns/promises";
-import { bareHost, blockedAddress, type UrlPolicy } from "../domain/url_policy.ts";
+import {
+  addressesRefusal,
+  bareHost,
+  blockedAddress,
+  isAddressLiteral,
+  type UrlPolicy,
+} from "../domain/url_policy.ts";
 import { withinMs } from "../deadline.ts";
 
 /** How long saving a webhook waits for its name to resolve. */
@@ -25,7 +31,7 @@ export async function checkUrlAddresses(
 ): Promise<string | undefined> {
   if (policy.allowPrivateNetworks) return undefined;
   const host = bareHost(new URL(text));
-  if (/^[\d.]+$/.test(host) || host.includes(":")) {
+  if (isAddressLiteral(host)) {
     const reason = blockedAddress(host, policy);
     return reason && `must not point to a ${reason} address (${host})`;
   }
@@ -35,9 +41,5 @@ export async function checkUrlAddresses(
   } catch {
     // A name that does not resolve yet, or not in time: every attempt checks it again.
   }
-  for (const address of addresses) {
-    const reason = blockedAddress(address, policy);
-    if (reason) return `must not resolve to a ${reason} address (${host} → ${address})`;
-  }
-  return undefined;
+  return addressesRefusal(host, addresses, policy);
 }
