@@ -91,6 +91,7 @@ export const envSchema = z.object({
   API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   METRICS_TOKEN: optionalText,
+  TRUST_PROXY: flag,
   MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -135,6 +136,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Failed authentications per minute per client address; 0 turns the throttle off. */
   authFailureLimit: number;
+  /** Whether a proxy in front sets X-Forwarded-Proto and X-Forwarded-Host (dashboard cookies, origin checks). */
+  trustProxy: boolean;
   /** Webhooks one organization may have; more is refused with 409 `limit_reached`. */
   maxWebhooksPerOrganization: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     apiRateLimit: e.API_RATE_LIMIT,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
+    trustProxy: e.TRUST_PROXY,
     maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },
   };

@@ -102,4 +102,38 @@ test("dashboard: sign in, create a webhook, see a delivery, watch it fail and de
   }
 });
 
+test("the API docs render from Herald alone: no request leaves its origin, no policy violation", async () => {
+  const s = await stack();
+  const origin = new URL(s.apiUrl).origin;
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const elsewhere: string[] = [];
+    const violations: string[] = [];
+    // Nothing may leave the machine: a request to another origin is recorded and never sent.
+    await page.route("**/*", (route) => {
+      const url = route.request().url();
+      if (new URL(url).origin === origin) return route.continue();
+      elsewhere.push(url);
+      return route.abort();
+    });
+    page.on("console", (message) => {
+      if (/Content.Security.Policy|Refused to/i.test(message.text())) {
+        violations.push(message.text());
+      }
+    });
+    const response = await page.goto(`${s.apiUrl}/docs`);
+    assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'self'/);
+    await page.waitForSelector(".opblock-summary-path[data-path='/v1/webhooks']", {
+      timeout: 30_000,
+    });
+    assert.match(await page.textContent(".info .title") ?? "", /Herald/);
+    await page.screenshot({ path: await artifactPath("docs.png") });
+    assert.deepEqual(elsewhere, [], "requests to other origins");
+    assert.deepEqual(violations, [], "Content-Security-Policy violations");
+  } finally {
+    await browser.close();
+  }
+});
+
 stopStackAfterTests();

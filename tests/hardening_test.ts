@@ -105,6 +105,7 @@ test("failed authentication is slowed down per client address: keys, the admin t
   );
   const signIn = await fetch(`${s.apiUrl}/sign-in`, {
     method: "POST",
+    headers: { origin: s.apiUrl },
     body: new URLSearchParams({ apiKey: org.apiKey }),
     redirect: "manual",
   });

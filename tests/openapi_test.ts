@@ -51,5 +51,17 @@ test("GET /openapi.json documents every route of the app, with examples", async 
   );
   const examples = JSON.stringify(doc).match(/"example"/g)?.length ?? 0;
   assert.ok(examples >= 10, `only ${examples} examples`);
-  assert.equal((await app.request("/docs")).status, 200);
+  const docs = await app.request("/docs");
+  assert.equal(docs.status, 200);
+  // Every script and stylesheet of the page is Herald's own: no third-party origin.
+  const page = await docs.text();
+  const sources = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(sources.length >= 3, page);
+  for (const source of sources) {
+    assert.match(source, /^\/docs\/assets\//, `${source} is not served by Herald`);
+    const asset = await app.request(source);
+    assert.equal(asset.status, 200, source);
+    assert.ok((await asset.arrayBuffer()).byteLength > 0, source);
+  }
+  assert.match(docs.headers.get("content-security-policy") ?? "", /default-src 'none'/);
 });

@@ -1,6 +1,5 @@
 /** The HTTP API: one Hono app built from its dependencies. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
@@ -23,6 +22,8 @@ import { metrics, renderGauges, renderMetrics } from "../metrics.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
+import { closeSession, findSession, openSession } from "../usecases/dashboard_sessions.ts";
+import { docsRouter } from "./docs.ts";
 import { withinMs } from "../deadline.ts";
 
 /** How long the database gauges of /metrics are reused. */
@@ -39,6 +40,19 @@ async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promis
     return false;
   }
 }
+
+/**
+ * The policy of every answer that sets none: the dashboard's pages load only Herald's own
+ * stylesheet, post only to Herald, and are never framed.
+ */
+const DEFAULT_CSP = [
+  "default-src 'none'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
 
 /** Builds the whole API over its dependencies. */
 export function createApp(given: AppDeps) {
@@ -61,6 +75,16 @@ export function createApp(given: AppDeps) {
       status: c.res.status,
       durationMs: Math.round(performance.now() - started),
     });
+  });
+  // Every answer: no framing, no type sniffing, and a policy that allows nothing a route did not ask for.
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("x-content-type-options", "nosniff");
+    c.header("x-frame-options", "DENY");
+    c.header("referrer-policy", "same-origin");
+    if (!c.res.headers.has("content-security-policy")) {
+      c.header("content-security-policy", DEFAULT_CSP);
+    }
   });
   app.use(
     "/v1/*",
@@ -168,12 +192,18 @@ export function createApp(given: AppDeps) {
       description: "Webhook delivery: one Temporal workflow per payload.",
     },
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Herald API" }));
+  app.route("/", docsRouter());
 
   app.route(
     "/",
     dashboardRouter({
       callApi: (path, init, env) => Promise.resolve(app.request(path, init, env)),
+      sessions: {
+        open: (apiKey) => openSession(deps.db, apiKey),
+        find: (id) => findSession(deps.db, id),
+        close: (id) => closeSession(deps.db, id),
+      },
+      trustProxy: deps.config.trustProxy,
       temporalUiUrl: deps.temporalUiUrl,
       namespace: deps.config.temporal.namespace,
     }),

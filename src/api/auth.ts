@@ -6,6 +6,24 @@ import { hashToken, timingSafeEqual } from "../domain/secrets.ts";
 import { clientAddress } from "./auth_failures.ts";
 import type { Context, Next } from "hono";
 
+/**
+ * Where an in-process call from a dashboard session carries the organization it acts for: a key
+ * of the call's environment, which no HTTP request can set.
+ */
+export const DASHBOARD_PRINCIPAL = Symbol("dashboard principal");
+
+/** The organization a dashboard session acts for, and the hash of the key it was opened with. */
+export interface DashboardPrincipal {
+  organizationId: string;
+  keyHash: string;
+}
+
+/** The principal of an in-process dashboard call, if this is one. */
+function dashboardPrincipal(c: Context): DashboardPrincipal | undefined {
+  const env = c.env as Record<symbol, DashboardPrincipal | undefined> | undefined;
+  return env?.[DASHBOARD_PRINCIPAL];
+}
+
 function bearer(header: string | undefined): string {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
   if (!match) {
@@ -65,11 +83,14 @@ export function requireAdmin(deps: AppDeps) {
   );
 }
 
-/** Lets through an organization's API key, and sets `organizationId`. */
+/** Lets through an organization's API key (or a dashboard session), and sets `organizationId`. */
 export function requireApiKey(deps: AppDeps) {
   return createMiddleware<AppEnv>((c, next) =>
     authenticate(deps, c, next, async () => {
-      const organizationId = await organizationOfKey(deps, bearer(c.req.header("authorization")));
+      const principal = dashboardPrincipal(c);
+      if (principal) deps.rateLimiter?.take(principal.keyHash);
+      const organizationId = principal?.organizationId ??
+        await organizationOfKey(deps, bearer(c.req.header("authorization")));
       if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid API key");
       c.set("organizationId", organizationId);
       c.set("isAdmin", false);
@@ -81,6 +102,13 @@ export function requireApiKey(deps: AppDeps) {
 export function requireAdminOrApiKey(deps: AppDeps) {
   return createMiddleware<AppEnv>((c, next) =>
     authenticate(deps, c, next, async () => {
+      const principal = dashboardPrincipal(c);
+      if (principal) {
+        deps.rateLimiter?.take(principal.keyHash);
+        c.set("organizationId", principal.organizationId);
+        c.set("isAdmin", false);
+        return;
+      }
       const token = bearer(c.req.header("authorization"));
       if (timingSafeEqual(token, deps.adminToken)) {
         c.set("isAdmin", true);

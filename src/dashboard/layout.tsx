@@ -1,7 +1,9 @@
 /** The dashboard's page frame and small shared pieces. */
 import type { Child } from "hono/jsx";
+import { CSRF_FIELD } from "./guard.ts";
 
-const STYLE = `
+/** The dashboard's stylesheet, served at `/assets/dashboard.css` (no inline styles: see the CSP). */
+export const STYLESHEET = `
   :root { font-family: system-ui, sans-serif; color: #1f2933; background: #f5f7fa; }
   body { margin: 0; }
   header { background: #102a43; color: #fff; padding: 12px 24px; display: flex; gap: 24px; align-items: center; }
@@ -28,27 +30,40 @@ const STYLE = `
   input[type=text], input[type=url], input[type=password] { padding: 6px; width: 360px; }
   button { padding: 5px 12px; cursor: pointer; }
   label { display: block; margin: 8px 0; }
+  header form { margin-left: auto; }
 `;
 
-/** A whole page. */
-export function Page(props: { title: string; signedIn?: boolean; children?: Child }) {
+/** A form that posts to the dashboard, with the session's CSRF token. */
+export function PostForm(
+  props: { action: string; csrf: string; class?: string; children?: Child },
+) {
+  return (
+    <form method="post" action={props.action} class={props.class}>
+      <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+      {props.children}
+    </form>
+  );
+}
+
+/** A whole page; `csrf` is set when someone is signed in. */
+export function Page(props: { title: string; csrf?: string; children?: Child }) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Herald</title>
-        <style>{STYLE}</style>
+        <link rel="stylesheet" href="/assets/dashboard.css" />
       </head>
       <body>
         <header>
           <strong>Herald</strong>
-          {props.signedIn && <a href="/webhooks">Webhooks</a>}
+          {props.csrf && <a href="/webhooks">Webhooks</a>}
           <a href="/docs">API docs</a>
-          {props.signedIn && (
-            <form class="inline" method="post" action="/sign-out" style="margin-left:auto">
+          {props.csrf && (
+            <PostForm action="/sign-out" csrf={props.csrf} class="inline">
               <button type="submit">Sign out</button>
-            </form>
+            </PostForm>
           )}
         </header>
         <main>{props.children}</main>

@@ -1,18 +1,38 @@
 /**
  * The dashboard at `/`: server-rendered pages over the API itself. Each action calls the API
- * in-process with the signed-in organization's key, so the same rules and errors apply.
+ * in-process as the signed-in session's organization, so the same rules and errors apply.
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
-import { Badge, Flash, Page, Time } from "./layout.tsx";
+import { Badge, Flash, Page, PostForm, STYLESHEET, Time } from "./layout.tsx";
+import {
+  type DashboardEnv,
+  fromOwnOrigin,
+  overTls,
+  refusedPost,
+  requireSession,
+  SESSION_COOKIE,
+  type SessionStore,
+} from "./guard.ts";
+import { DASHBOARD_PRINCIPAL } from "../api/auth.ts";
 
-const COOKIE = "herald_key";
+/** An id in a dashboard path, as the API's ids are: anything else is no page. */
+const ID = "[A-Za-z0-9_-]{1,64}";
+/** What an API key looks like; anything else is refused before it reaches a header. */
+const API_KEY = /^hk_[A-Za-z0-9_-]{1,200}$/;
+/** Form posts are small; the API has its own limit for what they carry on. */
+const MAX_FORM_BYTES = 64 * 1024;
 
 /** What the dashboard needs: a way to call the API, and where the Temporal Web UI is. */
 export interface DashboardOptions {
   /** Calls the API in-process; `env` carries the client's connection (its address). */
   callApi: (path: string, init: RequestInit, env?: unknown) => Promise<Response>;
+  /** Where sessions live. */
+  sessions: SessionStore;
+  /** Whether X-Forwarded-Proto and X-Forwarded-Host from a proxy in front are believed. */
+  trustProxy: boolean;
   temporalUiUrl?: string;
   namespace: string;
 }
@@ -49,18 +69,29 @@ interface Payload {
 
 /** Builds the dashboard's routes. */
 export function dashboardRouter(options: DashboardOptions) {
-  const app = new Hono();
+  const app = new Hono<DashboardEnv>();
+  const guard = requireSession(options.sessions, options.trustProxy);
+  const formLimit = bodyLimit({
+    maxSize: MAX_FORM_BYTES,
+    onError: (c) => c.text("Form too large", 413),
+  });
+  for (const path of ["/webhooks", "/webhooks/*", "/payloads/*", "/sign-out"]) {
+    app.use(path, formLimit, guard);
+  }
+  app.use("/sign-in", formLimit);
 
-  async function call(c: Context, method: string, path: string, body?: unknown) {
-    const key = getCookie(c, COOKIE) ?? "";
+  /** Calls the API as the session's organization, from the client's address. */
+  async function call(c: Context<DashboardEnv>, method: string, path: string, body?: unknown) {
+    const session = c.get("session");
+    const client = c.env as { remoteAddr?: unknown } | undefined;
     const response = await options.callApi(path, {
       method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
+      headers: body !== undefined ? { "content-type": "application/json" } : {},
       body: body === undefined ? undefined : JSON.stringify(body),
-    }, c.env);
+    }, {
+      remoteAddr: client?.remoteAddr,
+      [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId, keyHash: session.keyHash },
+    });
     const text = await response.text();
     // deno-lint-ignore no-explicit-any
     const json: any = text ? JSON.parse(text) : null;
@@ -70,15 +101,22 @@ export function dashboardRouter(options: DashboardOptions) {
   const errorText = (answer: { json: { error?: { message?: string } } | null }) =>
     answer.json?.error?.message ?? "Something went wrong";
 
+  app.get("/assets/dashboard.css", (c) =>
+    c.body(STYLESHEET, 200, {
+      "content-type": "text/css; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+    }));
+
   async function webhooksPage(
-    c: Context,
+    c: Context<DashboardEnv>,
     flash: { error?: string; notice?: string; secret?: string },
   ) {
+    const csrf = c.get("session").csrfToken;
     const list = await call(c, "GET", "/v1/webhooks?limit=100");
-    if (list.status === 401) return c.redirect("/?error=Please+sign+in");
+    if (!list.ok) flash = { ...flash, error: errorText(list) };
     const webhooks: Webhook[] = list.json?.data ?? [];
     return c.html(
-      <Page title="Webhooks" signedIn>
+      <Page title="Webhooks" csrf={csrf}>
         <h1>Webhooks</h1>
         <Flash error={flash.error} notice={flash.notice} />
         {flash.secret && (
@@ -89,7 +127,7 @@ export function dashboardRouter(options: DashboardOptions) {
         )}
         <div class="card">
           <h2>Create webhook</h2>
-          <form method="post" action="/webhooks">
+          <PostForm action="/webhooks" csrf={csrf}>
             <label>
               Payload URL{" "}
               <input type="url" name="url" required placeholder="https://example.com/webhooks" />
@@ -101,7 +139,7 @@ export function dashboardRouter(options: DashboardOptions) {
               Verify token (optional) <input type="text" name="verifyToken" />
             </label>
             <button type="submit">Create webhook</button>
-          </form>
+          </PostForm>
         </div>
         <table>
           <thead>
@@ -143,9 +181,9 @@ export function dashboardRouter(options: DashboardOptions) {
                         "rotate-secret",
                         "Rotate secret",
                       ], ["delete", "Delete"]].map(([action, label]) => (
-                        <form method="post" action={`/webhooks/${w.id}/${action}`}>
+                        <PostForm action={`/webhooks/${w.id}/${action}`} csrf={csrf}>
                           <button type="submit">{label}</button>
-                        </form>
+                        </PostForm>
                       ))}
                     </div>
                   </details>
@@ -158,8 +196,13 @@ export function dashboardRouter(options: DashboardOptions) {
     );
   }
 
-  app.get("/", (c) => {
-    if (getCookie(c, COOKIE)) return c.redirect("/webhooks");
+  app.get("/", async (c) => {
+    const id = getCookie(c, SESSION_COOKIE);
+    if (id) {
+      if (await options.sessions.find(id)) return c.redirect("/webhooks");
+      // A dead session shows the sign-in page, never a redirect back to where it was refused.
+      deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    }
     return c.html(
       <Page title="Sign in">
         <h1>Sign in</h1>
@@ -178,25 +221,37 @@ export function dashboardRouter(options: DashboardOptions) {
   });
 
   app.post("/sign-in", async (c) => {
+    // A sign-in posted from another page would sign the browser in to someone else's account.
+    if (!fromOwnOrigin(c, options.trustProxy)) return refusedPost(c);
     const form = await c.req.parseBody();
-    const key = String(form.apiKey ?? "").trim();
+    const given = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
+    // Anything that is not a key's shape still counts as a failed sign-in for the address.
+    const key = API_KEY.test(given) ? given : "hk_not-a-key";
     const answer = await options.callApi("/v1/webhooks?limit=1", {
       headers: { authorization: `Bearer ${key}` },
     }, c.env);
     await answer.body?.cancel();
-    if (answer.status !== 200) return c.redirect("/?error=That+API+key+was+not+accepted");
-    setCookie(c, COOKIE, key, {
+    const session = answer.status === 200 ? await options.sessions.open(key) : undefined;
+    if (!session) {
+      const error = answer.status === 429
+        ? "Too many failed sign-ins from this address; try again in a minute"
+        : "That API key was not accepted";
+      return c.redirect(`/?error=${encodeURIComponent(error)}`, 303);
+    }
+    setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: "Strict",
       path: "/",
-      secure: new URL(c.req.url).protocol === "https:",
+      secure: overTls(c, options.trustProxy),
+      expires: new Date(session.expiresAt),
     });
-    return c.redirect("/webhooks");
+    return c.redirect("/webhooks", 303);
   });
 
-  app.post("/sign-out", (c) => {
-    deleteCookie(c, COOKIE, { path: "/" });
-    return c.redirect("/");
+  app.post("/sign-out", async (c) => {
+    await options.sessions.close(c.get("session").id);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.redirect("/", 303);
   });
 
   app.get(
@@ -217,7 +272,7 @@ export function dashboardRouter(options: DashboardOptions) {
     });
   });
 
-  app.post("/webhooks/:id/:action{activate|deactivate|rotate-secret|delete}", async (c) => {
+  app.post(`/webhooks/:id{${ID}}/:action{activate|deactivate|rotate-secret|delete}`, async (c) => {
     const { id, action } = c.req.param();
     const answer = action === "delete"
       ? await call(c, "DELETE", `/v1/webhooks/${id}`)
@@ -232,13 +287,13 @@ export function dashboardRouter(options: DashboardOptions) {
     const done = { activate: "activated", deactivate: "deactivated", delete: "deleted" }[
       action as "activate" | "deactivate" | "delete"
     ];
-    return c.redirect(`/webhooks?notice=${encodeURIComponent(`Webhook ${done}.`)}`);
+    return c.redirect(`/webhooks?notice=${encodeURIComponent(`Webhook ${done}.`)}`, 303);
   });
 
-  app.get("/webhooks/:id", async (c) => {
+  app.get(`/webhooks/:id{${ID}}`, async (c) => {
     const id = c.req.param("id");
+    const csrf = c.get("session").csrfToken;
     const webhook = await call(c, "GET", `/v1/webhooks/${id}`);
-    if (webhook.status === 401) return c.redirect("/?error=Please+sign+in");
     if (!webhook.ok) return webhooksPage(c, { error: errorText(webhook) });
     const list = await call(c, "GET", `/v1/webhooks/${id}/payloads?limit=50`);
     const payloads: Payload[] = await Promise.all(
@@ -252,7 +307,7 @@ export function dashboardRouter(options: DashboardOptions) {
         ? `${options.temporalUiUrl}/namespaces/${options.namespace}/workflows/payload:${payloadId}`
         : undefined;
     return c.html(
-      <Page title={w.name} signedIn>
+      <Page title={w.name} csrf={csrf}>
         <p>
           <a href="/webhooks">← Webhooks</a>
         </p>
@@ -305,9 +360,9 @@ export function dashboardRouter(options: DashboardOptions) {
                 </td>
                 <td>
                   {(p.status === "failed" || p.status === "cancelled") && (
-                    <form method="post" action={`/payloads/${p.id}/resend?webhook=${w.id}`}>
+                    <PostForm action={`/payloads/${p.id}/resend?webhook=${w.id}`} csrf={csrf}>
                       <button type="submit">Resend</button>
-                    </form>
+                    </PostForm>
                   )}
                   {temporalLink(p.id) && (
                     <a href={temporalLink(p.id)} target="_blank" rel="noopener">
@@ -323,13 +378,14 @@ export function dashboardRouter(options: DashboardOptions) {
     );
   });
 
-  app.post("/payloads/:id/resend", async (c) => {
+  app.post(`/payloads/:id{${ID}}/resend`, async (c) => {
     const webhook = c.req.query("webhook") ?? "";
     const answer = await call(c, "POST", `/v1/payloads/${c.req.param("id")}/resend`);
     const flash = answer.ok
       ? `notice=${encodeURIComponent("Resent.")}`
       : `error=${encodeURIComponent(errorText(answer))}`;
-    return c.redirect(`/webhooks/${encodeURIComponent(webhook)}?${flash}`);
+    const back = new RegExp(`^${ID}$`).test(webhook) ? `/webhooks/${webhook}` : "/webhooks";
+    return c.redirect(`${back}?${flash}`, 303);
   });
 
   return app;

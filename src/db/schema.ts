@@ -137,6 +137,14 @@ export interface ReconcilerCursorTable {
   updated_at: number;
 }
 
+/** The `dashboard_sessions` table: the SHA-256 of each session id, never the id itself. */
+export interface DashboardSessionTable {
+  id_hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** Herald's whole database. */
 export interface Database {
   organizations: OrganizationTable;
@@ -148,6 +156,7 @@ export interface Database {
   attempts: AttemptTable;
   webhook_requests: WebhookRequestTable;
   reconciler_cursors: ReconcilerCursorTable;
+  dashboard_sessions: DashboardSessionTable;
 }
 
 /** A row of `organizations`. */

@@ -34,3 +34,8 @@ export function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
 }
+
+/** A new dashboard session id: 32 random bytes, the cookie's value (the database keeps a hash). */
+export function newSessionId(): string {
+  return encodeBase64Url(randomBytes(32));
+}
