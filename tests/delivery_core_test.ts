@@ -318,8 +318,6 @@ test("the reconciler pages through pending payloads with a cursor, so blocked on
     object_id: null,
     object_created_at: old,
     data: jsonb({}),
-    idempotency_key: null,
-    request_hash: null,
     created_at: old,
   }).execute();
   const ids = ["a", "b", "c", "d"].map((k) =>

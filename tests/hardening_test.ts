@@ -170,4 +170,37 @@ test("every secret retired in the last 24 hours keeps signing; the verify token 
   await receiver.close();
 });
 
+test("a PATCH that changes nothing records its Idempotency-Key: a repeat changes nothing, another body is a conflict", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const created = await api(s, "POST", "/v1/contacts", {
+    token: org.apiKey,
+    body: { fields: { email: "same@example.com" } },
+  });
+  const path = `/v1/contacts/${created.body.id}`;
+  const keyed = (body: unknown) =>
+    api(s, "PATCH", path, { token: org.apiKey, body, headers: { "idempotency-key": "noop-1" } });
+  const events = () =>
+    s.infra.database.db.selectFrom("events").select("id")
+      .where("organization_id", "=", org.id).execute().then((rows) => rows.length);
+
+  const noop = await keyed({ fields: { email: "same@example.com" } });
+  assert.equal(noop.status, 200);
+  assert.equal(await events(), 1, "no change, no event");
+
+  // Someone else changes the contact; a retry of the keyed no-op must not undo that.
+  await api(s, "PATCH", path, {
+    token: org.apiKey,
+    body: { fields: { email: "new@example.com" } },
+  });
+  const repeat = await keyed({ fields: { email: "same@example.com" } });
+  assert.equal(repeat.status, 200);
+  assert.equal(repeat.body.fields.email, "new@example.com", "the repeat wrote nothing");
+  assert.equal(await events(), 2, "and recorded no event");
+
+  const other = await keyed({ fields: { email: "other@example.com" } });
+  assert.equal(other.status, 409);
+  assert.equal(other.body.error.code, "idempotency_conflict");
+});
+
 stopStackAfterTests();

@@ -122,19 +122,22 @@ export function contactsRouter(deps: AppDeps) {
             organization_id: organizationId,
             fields: jsonb(fields),
           }).execute();
-          return await recordEvent(tx, {
+          const recorded = await recordEvent(tx, {
             organizationId,
             type: "contact.created",
             object: "contact",
             objectId: contact.id,
             objectCreatedAt: now,
             data: fields,
-            idempotencyKey: idempotency?.key,
-            requestHash: idempotency?.requestHash,
           });
+          return { ...recorded, eventId: recorded.id };
         },
       );
-      if ("previous" in result) return c.json(createdFrom(result.previous), 201);
+      if ("previous" in result) {
+        const first = await db.selectFrom("events").selectAll()
+          .where("id", "=", result.previous.eventId!).executeTakeFirstOrThrow();
+        return c.json(createdFrom(first), 201);
+      }
       await startDeliveries(useCases, result.written.payloads);
       return c.json(present(contact), 201);
     },
@@ -195,7 +198,10 @@ export function contactsRouter(deps: AppDeps) {
             .forUpdate().executeTakeFirst();
           if (!before) throw notFound("Contact");
           const changed = changedFields(before.fields, fields);
-          if (Object.keys(changed).length === 0) return { contact: before, payloads: [] };
+          // No change, no event; the key is still recorded, so a repeat changes nothing either.
+          if (Object.keys(changed).length === 0) {
+            return { contact: before, payloads: [], eventId: null };
+          }
           const merged: JsonObject = { ...before.fields };
           for (const [name, value] of Object.entries(changed)) {
             if (value === null) delete merged[name];
@@ -222,10 +228,8 @@ export function contactsRouter(deps: AppDeps) {
             objectId: id,
             objectCreatedAt: before.created_at,
             data: changed,
-            idempotencyKey: idempotency?.key,
-            requestHash: idempotency?.requestHash,
           });
-          return { contact, payloads: recorded.payloads };
+          return { contact, payloads: recorded.payloads, eventId: recorded.id };
         },
       );
       if ("previous" in outcome) {
@@ -264,16 +268,15 @@ export function contactsRouter(deps: AppDeps) {
             .where("id", "=", id).where("organization_id", "=", organizationId)
             .returningAll().executeTakeFirst();
           if (!contact) throw notFound("Contact");
-          return await recordEvent(tx, {
+          const recorded = await recordEvent(tx, {
             organizationId,
             type: "contact.deleted",
             object: "contact",
             objectId: id,
             objectCreatedAt: contact.created_at,
             data: contact.fields,
-            idempotencyKey: idempotency?.key,
-            requestHash: idempotency?.requestHash,
           });
+          return { ...recorded, eventId: recorded.id };
         },
       );
       if ("written" in outcome) {

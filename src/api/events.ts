@@ -93,19 +93,18 @@ export function eventsRouter(deps: AppDeps) {
         organizationId,
         idempotency,
         async (tx) => {
-          return await recordEvent(tx, {
+          const recorded = await recordEvent(tx, {
             organizationId,
             type: body.event,
             object: body.object,
             objectId: body.objectId ?? null,
             data: body.data as Record<string, unknown>,
-            idempotencyKey: idempotency?.key,
-            requestHash: idempotency?.requestHash,
           });
+          return { ...recorded, eventId: recorded.id };
         },
       );
       // A repeat of the key, or the loser of a race with it, answers with the first event.
-      if ("previous" in result) return c.json(await answerOf(result.previous.id), 202);
+      if ("previous" in result) return c.json(await answerOf(result.previous.eventId!), 202);
       const recorded = result.written;
       await startDeliveries(useCases, recorded.payloads);
       return c.json({

@@ -1,10 +1,10 @@
 /**
- * `Idempotency-Key` for writes that emit an event: the key is stored on the event, in the same
- * transaction as the write, so a repeat within 24 hours finds the first event and creates nothing.
+ * `Idempotency-Key` for writes: the key is stored in the same transaction as the write, so a
+ * repeat within 24 hours finds the first write and creates nothing.
  */
 import { z } from "@hono/zod-openapi";
 import type { Kysely, Transaction } from "kysely";
-import type { Database, Event } from "../db/schema.ts";
+import type { Database } from "../db/schema.ts";
 import { ApiError } from "./errors.ts";
 import { hashToken } from "../domain/secrets.ts";
 
@@ -35,61 +35,69 @@ export async function idempotencyOf(
   return { key, requestHash: await hashToken(`${method} ${path} ${JSON.stringify(body ?? null)}`) };
 }
 
-/** The event a key already produced, or undefined; 409 when the key came with another request. */
-async function previousEvent(
+/** What a key's first request left: the event it recorded, or null when it recorded none. */
+export interface PreviousWrite {
+  eventId: string | null;
+}
+
+/** The write a key already made, or undefined; 409 when the key came with another request. */
+async function previousWrite(
   db: Kysely<Database>,
   organizationId: string,
   idempotency: Idempotency | undefined,
-): Promise<Event | undefined> {
+): Promise<PreviousWrite | undefined> {
   if (!idempotency) return undefined;
-  const event = await db.selectFrom("events").selectAll()
+  const row = await db.selectFrom("idempotency_keys").select(["request_hash", "event_id"])
     .where("organization_id", "=", organizationId)
-    .where("idempotency_key", "=", idempotency.key)
+    .where("key", "=", idempotency.key)
     .where("created_at", ">", Date.now() - IDEMPOTENCY_WINDOW_MS).executeTakeFirst();
-  if (!event) return undefined;
-  if (event.request_hash !== idempotency.requestHash) {
+  if (!row) return undefined;
+  if (row.request_hash !== idempotency.requestHash) {
     throw new ApiError(
       409,
       "idempotency_conflict",
       "This Idempotency-Key was used with a different request",
     );
   }
-  return event;
-}
-
-/** Frees a key whose 24 hours are over, inside the transaction that is about to reuse it. */
-async function releaseExpiredKey(
-  tx: Transaction<Database>,
-  organizationId: string,
-  idempotency: Idempotency | undefined,
-): Promise<void> {
-  if (!idempotency) return;
-  await tx.updateTable("events").set({ idempotency_key: null })
-    .where("organization_id", "=", organizationId).where("idempotency_key", "=", idempotency.key)
-    .where("created_at", "<=", Date.now() - IDEMPOTENCY_WINDOW_MS).execute();
+  return { eventId: row.event_id };
 }
 
 /**
- * Runs a write that records a keyed event, in one transaction, at most once per key: a repeat
- * finds the first event and writes nothing. When a concurrent request with the same key wins the
- * race, the unique index refuses this one, and the winner's event is returned instead.
+ * Runs a keyed write in one transaction, at most once per key: the key is recorded in the same
+ * transaction, with the event the write recorded or none (a PATCH that changes nothing), and a
+ * repeat within 24 hours finds it and writes nothing. When a concurrent request with the same key
+ * wins the race, the primary key refuses this one, and the winner's write is returned instead.
  */
-export async function writeOnce<T>(
+export async function writeOnce<T extends { eventId: string | null }>(
   db: Kysely<Database>,
   organizationId: string,
   idempotency: Idempotency | undefined,
   write: (tx: Transaction<Database>) => Promise<T>,
-): Promise<{ written: T } | { previous: Event }> {
-  const earlier = await previousEvent(db, organizationId, idempotency);
+): Promise<{ written: T } | { previous: PreviousWrite }> {
+  const earlier = await previousWrite(db, organizationId, idempotency);
   if (earlier) return { previous: earlier };
   try {
     const written = await db.transaction().execute(async (tx) => {
-      await releaseExpiredKey(tx, organizationId, idempotency);
-      return await write(tx);
+      const result = await write(tx);
+      if (idempotency) {
+        const now = Date.now();
+        // A key whose 24 hours are over is free again: its old row gives way to this one.
+        await tx.deleteFrom("idempotency_keys")
+          .where("organization_id", "=", organizationId).where("key", "=", idempotency.key)
+          .where("created_at", "<=", now - IDEMPOTENCY_WINDOW_MS).execute();
+        await tx.insertInto("idempotency_keys").values({
+          organization_id: organizationId,
+          key: idempotency.key,
+          request_hash: idempotency.requestHash,
+          event_id: result.eventId,
+          created_at: now,
+        }).execute();
+      }
+      return result;
     });
     return { written };
   } catch (err) {
-    const previous = await previousEvent(db, organizationId, idempotency);
+    const previous = await previousWrite(db, organizationId, idempotency);
     if (previous) return { previous };
     throw err;
   }

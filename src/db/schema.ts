@@ -80,8 +80,6 @@ export interface EventTable {
   /** When the object itself was created: `items.createdAt` in the payload body. */
   object_created_at: number;
   data: JsonObject;
-  idempotency_key: string | null;
-  request_hash: string | null;
   created_at: number;
 }
 
@@ -145,6 +143,15 @@ export interface DashboardSessionTable {
   expires_at: number;
 }
 
+/** The `idempotency_keys` table: each key of a keyed write, for 24 hours, with its event if any. */
+export interface IdempotencyKeyTable {
+  organization_id: string;
+  key: string;
+  request_hash: string;
+  event_id: string | null;
+  created_at: number;
+}
+
 /** Herald's whole database. */
 export interface Database {
   organizations: OrganizationTable;
@@ -157,6 +164,7 @@ export interface Database {
   webhook_requests: WebhookRequestTable;
   reconciler_cursors: ReconcilerCursorTable;
   dashboard_sessions: DashboardSessionTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 /** A row of `organizations`. */

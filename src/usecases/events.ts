@@ -15,8 +15,6 @@ export interface NewEvent {
   objectId: string | null;
   objectCreatedAt?: number;
   data: JsonObject;
-  idempotencyKey?: string;
-  requestHash?: string;
 }
 
 /** What recording an event produced: its id and one payload per active webhook. */
@@ -44,8 +42,6 @@ export async function recordEvent(
     object_id: event.objectId,
     object_created_at: event.objectCreatedAt ?? now,
     data: jsonb(event.data),
-    idempotency_key: event.idempotencyKey ?? null,
-    request_hash: event.requestHash ?? null,
     created_at: now,
   }).execute();
   // Webhooks exist only on the business plan: a downgrade stops deliveries at once.

@@ -4,12 +4,14 @@ import * as m0001 from "./0001_initial.ts";
 import * as m0002 from "./0002_delivery_core.ts";
 import * as m0003 from "./0003_retired_secrets.ts";
 import * as m0004 from "./0004_dashboard_sessions.ts";
+import * as m0005 from "./0005_idempotency_keys.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_delivery_core": m0002,
   "0003_retired_secrets": m0003,
   "0004_dashboard_sessions": m0004,
+  "0005_idempotency_keys": m0005,
 };
 
 /** Hands Kysely's Migrator the static list above. */
