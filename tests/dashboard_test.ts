@@ -1,11 +1,36 @@
-/** The dashboard as a person uses it, in a real browser. */
+/** The dashboard as a person uses it, in a real browser: every flow of the portal. */
 import assert from "node:assert/strict";
-import { api, createOrganization, stack, stopStackAfterTests, test, waitFor } from "./harness.ts";
-import { startReceiver } from "./receiver.ts";
+import type { Page } from "playwright-core";
+import {
+  api,
+  createOrganization,
+  createWebhook,
+  type Stack,
+  stack,
+  stopStackAfterTests,
+  test,
+  waitFor,
+} from "./harness.ts";
+import { always200, startReceiver } from "./receiver.ts";
 import { artifactPath, launchBrowser } from "./browser.ts";
 
-test("dashboard: sign in, create a webhook, see a delivery, watch it fail and deactivate, reactivate it", async () => {
-  const s = await stack({ DELIVERY_RETRY_INTERVAL: "200ms", DELIVERY_MAX_ATTEMPTS: "2" });
+const FAILING_FAST = { DELIVERY_RETRY_INTERVAL: "200ms", DELIVERY_MAX_ATTEMPTS: "2" };
+
+/** Signs a browser page in with an organization's key. */
+async function signIn(page: Page, s: Stack, apiKey: string) {
+  await page.goto(`${s.apiUrl}/`);
+  await page.fill("input[name=apiKey]", apiKey);
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/webhooks");
+}
+
+/** A payload's status, from the API. */
+async function payloadStatus(s: Stack, apiKey: string, id: string): Promise<string> {
+  return (await api(s, "GET", `/v1/payloads/${id}`, { token: apiKey })).body.status;
+}
+
+test("portal: sign in, create a webhook, see deliveries arrive in its charts and the list's success rate", async () => {
+  const s = await stack(FAILING_FAST);
   const org = await createOrganization(s);
   const receiver = await startReceiver();
   const browser = await launchBrowser();
@@ -15,90 +40,199 @@ test("dashboard: sign in, create a webhook, see a delivery, watch it fail and de
     await page.fill("input[name=apiKey]", "hk_wrong");
     await page.click("button[type=submit]");
     assert.match(await page.textContent("[role=alert]") ?? "", /not accepted/);
-    await page.fill("input[name=apiKey]", org.apiKey);
-    await page.click("button[type=submit]");
-    await page.waitForURL("**/webhooks");
+    await signIn(page, s, org.apiKey);
 
     // A bad URL shows the API's message, readably.
     await page.fill("input[name=url]", "http://insecure.example.com/hook");
     await page.click("form[action='/webhooks'] button");
-    assert.match(
-      await page.textContent("[role=alert]") ?? "",
-      /Invalid webhook URL: must use https/,
-    );
+    assert.match(await page.textContent("[role=alert]") ?? "", /must use https/);
 
     await page.fill("input[name=url]", receiver.url);
-    await page.fill("input[name=verifyToken]", "dash-token");
+    await page.fill("input[name=name]", "Orders");
     await page.click("form[action='/webhooks'] button");
-    const secret = await page.textContent("[data-secret]");
-    assert.match(secret ?? "", /^whsec_/);
-    await page.screenshot({ path: await artifactPath("dashboard-1-created.png"), fullPage: true });
-    const webhookId = await page.getAttribute("tr[data-webhook]", "data-webhook");
-    assert.ok(webhookId);
+    assert.match(await page.textContent("[data-secret]") ?? "", /^whsec_/);
+    assert.match(await page.textContent("h1") ?? "", /Orders/);
+    const webhookId = new URL(
+      await page.getAttribute("form[action$='/edit']", "action") ?? "",
+      s.apiUrl,
+    ).pathname.split("/")[2]!;
 
-    await api(s, "POST", "/v1/contacts", {
-      token: org.apiKey,
-      body: { fields: { email: "a@example.com" } },
+    for (let i = 0; i < 3; i++) {
+      await api(s, "POST", "/v1/contacts", {
+        token: org.apiKey,
+        body: { fields: { email: `a${i}@example.com` } },
+      });
+    }
+    await waitFor("three deliveries", () => receiver.received.length === 3);
+    await waitFor("three delivered payloads on the page", async () => {
+      await page.goto(`${s.apiUrl}/webhooks/${webhookId}`);
+      return (await page.locator("tr[data-payload] .badge.delivered").count()) === 3;
     });
-    await waitFor("the delivery", () => receiver.received.length === 1);
-    await page.goto(`${s.apiUrl}/webhooks/${webhookId}`);
-    await waitFor("a delivered payload on the page", async () => {
-      await page.reload();
-      return (await page.locator("tr[data-payload] .badge.delivered").count()) === 1;
-    });
-    assert.match(await page.textContent("tr[data-payload] .attempt") ?? "", /#1: 200 \d+ ms/);
-    await page.screenshot({
-      path: await artifactPath("dashboard-2-delivered.png"),
-      fullPage: true,
-    });
-
-    receiver.answer(() => new Response("nope", { status: 500 }));
-    await api(s, "POST", "/v1/contacts", {
-      token: org.apiKey,
-      body: { fields: { email: "b@example.com" } },
-    });
-    await waitFor(
-      "deactivation",
-      async () =>
-        (await api(s, "GET", `/v1/webhooks/${webhookId}`, { token: org.apiKey })).body.status ===
-          "deactivated",
+    const bars = page.locator("svg[data-chart=deliveries] rect[data-outcome=delivered]");
+    const delivered = await bars.evaluateAll((rects) =>
+      rects.reduce((sum, r) => sum + Number(r.getAttribute("data-count")), 0)
     );
-    await page.goto(`${s.apiUrl}/webhooks`);
+    assert.equal(delivered, 3, "the chart counts three delivered payloads");
+    assert.equal(await page.locator("svg[data-chart=latency] g[data-series=p50]").count(), 1);
+    assert.equal(await page.textContent("strong[data-success-rate]"), "100 %");
+    await page.screenshot({ path: await artifactPath("portal-webhook.png"), fullPage: true });
+
+    await page.click("text=← Webhooks");
     const row = page.locator(`tr[data-webhook='${webhookId}']`);
-    assert.equal(await row.locator(".badge").textContent(), "deactivated");
-    assert.match(await row.textContent() ?? "", /unreachable/);
-    await page.screenshot({
-      path: await artifactPath("dashboard-3-deactivated.png"),
-      fullPage: true,
-    });
-
-    await page.goto(`${s.apiUrl}/webhooks/${webhookId}`);
-    assert.match(
-      await page.textContent("tr[data-payload]:first-child") ?? "",
-      /failed[\s\S]*#2: 500/,
-    );
-    assert.equal(
-      await page.locator("text=Workflow in Temporal UI").count(),
-      0,
-      "no UI link without a UI",
-    );
-
-    await page.goto(`${s.apiUrl}/webhooks`);
-    await row.locator("summary").click();
-    await row.getByRole("button", { name: "Activate", exact: true }).click();
-    await page.waitForURL("**/webhooks?notice=*");
-    assert.match(await page.textContent("[role=status]") ?? "", /Webhook activated/);
-    assert.equal(
-      await page.locator(`tr[data-webhook='${webhookId}'] .badge`).textContent(),
-      "active",
-    );
-    await page.screenshot({
-      path: await artifactPath("dashboard-4-reactivated.png"),
-      fullPage: true,
-    });
+    assert.equal(await row.locator("[data-success-rate]").textContent(), "100 %");
+    assert.equal(await row.locator("[data-attempts]").textContent(), "3");
+    await page.screenshot({ path: await artifactPath("portal-webhooks.png"), fullPage: true });
   } finally {
     await browser.close();
     await receiver.close();
+  }
+});
+
+test("portal: a failing webhook deactivates; its payload opens to body and attempts; reactivate, resend and recover", async () => {
+  const s = await stack(FAILING_FAST);
+  const org = await createOrganization(s);
+  const receiver = await startReceiver(() => new Response("not today", { status: 500 }));
+  const webhook = await createWebhook(s, org.apiKey, { url: receiver.url, name: "Flaky" });
+  const browser = await launchBrowser();
+  try {
+    const since = new Date(Date.now() - 60_000).toISOString().slice(0, 16);
+    const first = await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event: "order.created", object: "order", data: { n: 1 } },
+    });
+    const second = await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event: "order.created", object: "order", data: { n: 2 } },
+    });
+    const firstId = first.body.payloads[0].id;
+    const secondId = second.body.payloads[0].id;
+    await waitFor(
+      "both payloads to end",
+      async () =>
+        ["failed", "cancelled"].includes(await payloadStatus(s, org.apiKey, firstId)) &&
+        ["failed", "cancelled"].includes(await payloadStatus(s, org.apiKey, secondId)),
+    );
+
+    const page = await browser.newPage();
+    await signIn(page, s, org.apiKey);
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    assert.equal(await page.textContent("h1 .badge"), "deactivated");
+    assert.match(await page.textContent("main > p:nth-of-type(2)") ?? "", /unreachable/);
+
+    await page.click(`a[href='/payloads/${firstId}']`);
+    assert.match(await page.textContent("[data-body]") ?? "", /"_id": "/);
+    assert.match(await page.textContent("[data-body]") ?? "", /"event": "order.created"/);
+    assert.equal(await page.locator("tr.attempt").count(), 2);
+    assert.match(await page.textContent("tr.attempt") ?? "", /500[\s\S]*not today/);
+    await page.screenshot({ path: await artifactPath("portal-payload.png"), fullPage: true });
+
+    receiver.answer(always200);
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    await page.click("button:text('Reactivate')");
+    await page.waitForURL("**?notice=*");
+    assert.equal(await page.textContent("h1 .badge"), "active");
+
+    await page.goto(`${s.apiUrl}/payloads/${firstId}`);
+    await page.click("button:text('Resend')");
+    assert.match(await page.textContent("[role=status]") ?? "", /Sent again/);
+    await waitFor(
+      "the resent payload",
+      async () => await payloadStatus(s, org.apiKey, firstId) === "delivered",
+    );
+
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    await page.fill("input[name=since]", since);
+    await page.click("form[action$='/recover'] button");
+    assert.match(await page.textContent("[role=status]") ?? "", /1 payload\(s\) sent again/);
+    await waitFor(
+      "the recovered payload",
+      async () => await payloadStatus(s, org.apiKey, secondId) === "delivered",
+    );
+  } finally {
+    await browser.close();
+    await receiver.close();
+  }
+});
+
+test("portal: filter deliveries by status and event type, and page through them by cursor", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const receiver = await startReceiver();
+  const webhook = await createWebhook(s, org.apiKey, { url: receiver.url });
+  const browser = await launchBrowser();
+  try {
+    for (let i = 0; i < 25; i++) {
+      await api(s, "POST", "/v1/events", {
+        token: org.apiKey,
+        body: { event: i < 15 ? "order.created" : "order.paid", object: "order", data: { i } },
+      });
+    }
+    await waitFor("25 deliveries", () => receiver.received.length >= 25);
+    const page = await browser.newPage();
+    await signIn(page, s, org.apiKey);
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    assert.equal(await page.locator("tr[data-payload]").count(), 20, "a page holds 20");
+    await page.click("a[rel=next]");
+    assert.equal(await page.locator("tr[data-payload]").count(), 5, "the older five");
+    assert.equal(await page.locator("a[rel=next]").count(), 0);
+    await page.click("text=Newest");
+    assert.equal(await page.locator("tr[data-payload]").count(), 20);
+
+    await page.fill("input[name=event]", "order.paid");
+    await page.click("form.filters button");
+    assert.equal(await page.locator("tr[data-payload]").count(), 10);
+    const events = await page.locator("tr[data-payload] td:nth-child(2)").allTextContents();
+    assert.ok(events.every((e) => e === "order.paid"), events.join());
+    await page.screenshot({ path: await artifactPath("portal-filtered.png"), fullPage: true });
+
+    await page.selectOption("select[name=status]", "failed");
+    await page.click("form.filters button");
+    assert.equal(await page.locator("tr[data-payload]").count(), 0);
+    assert.match(await page.textContent("tbody") ?? "", /No deliveries match/);
+  } finally {
+    await browser.close();
+    await receiver.close();
+  }
+});
+
+test("portal: edit settings, reveal and rotate the signing secret, delete", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const webhook = await createWebhook(s, org.apiKey, {
+    url: "https://127.0.0.1:9/old",
+    verifyToken: "first-token",
+  });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await signIn(page, s, org.apiKey);
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    await page.fill("input[name=name]", "Renamed");
+    await page.fill("input[name=url]", "https://127.0.0.1:9/new");
+    await page.click("form[action$='/edit'] button");
+    assert.match(await page.textContent("[role=status]") ?? "", /Settings saved/);
+    const saved = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+    assert.equal(saved.body.name, "Renamed");
+    assert.equal(saved.body.url, "https://127.0.0.1:9/new");
+    assert.equal(saved.body.hasVerifyToken, true, "an empty token field keeps the token");
+
+    await page.click("button:text('Reveal signing secret')");
+    assert.equal(await page.textContent("[data-secret]"), webhook.signingSecret);
+    await page.click("button:text('Rotate signing secret')");
+    const rotated = await page.textContent("[data-secret]");
+    assert.match(rotated ?? "", /^whsec_/);
+    assert.notEqual(rotated, webhook.signingSecret);
+    await page.click("button:text('Reveal signing secret')");
+    assert.equal(await page.textContent("[data-secret]"), rotated);
+
+    await page.click("summary:text('Delete…')");
+    await page.click("button:text('Delete this webhook for good')");
+    await page.waitForURL("**/webhooks?notice=*");
+    assert.equal(await page.locator(`tr[data-webhook='${webhook.id}']`).count(), 0);
+    const gone = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+    assert.equal(gone.status, 404);
+  } finally {
+    await browser.close();
   }
 });
 

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
-import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
+import { errorResponses, EventName, jsonBody, jsonResponse } from "./schemas.ts";
 import { recordEvent, startDeliveries } from "../usecases/events.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 
@@ -22,11 +22,6 @@ function depth(value: unknown): number {
   }
   return deepest;
 }
-
-const EventName = z.string().max(100).regex(
-  /^[a-z0-9_]+(\.[a-z0-9_]+)*$/,
-  "event names are dotted lowercase words such as invoice.paid",
-).openapi({ example: "invoice.paid" });
 
 const PublishSchema = z.strictObject({
   event: EventName,

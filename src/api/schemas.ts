@@ -60,3 +60,9 @@ export const PageQuery = z.strictObject({
 export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 }
+
+/** An event type: dotted lowercase words. */
+export const EventName = z.string().max(100).regex(
+  /^[a-z0-9_]+(\.[a-z0-9_]+)*$/,
+  "event names are dotted lowercase words such as invoice.paid",
+).openapi({ example: "invoice.paid" });

@@ -1,4 +1,7 @@
-/** `/v1/webhooks/{id}/…`: activate, deactivate, rotate the secret, recover failed payloads. */
+/**
+ * `/v1/webhooks/{id}/…`: activate, deactivate, reveal and rotate the secret, recover failed
+ * payloads.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError } from "./errors.ts";
@@ -69,6 +72,26 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       await requestWebhookChange(useCases, id, { kind: "deactivate", reason: "manual" });
       const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "deactivated");
       return c.json(presentWebhook(webhook), settled ? 200 : 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}/secret",
+      tags: ["Webhooks"],
+      summary: "Reveal the current signing secret",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(z.object({ signingSecret: z.string() }), "The current secret"),
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const webhook = await findWebhook(db, c.get("organizationId"), id);
+      return c.json({ signingSecret: webhook.signing_secret }, 200);
     },
   );
 

@@ -6,6 +6,7 @@ import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import {
   errorResponses,
+  EventName,
   IdParam,
   jsonBody,
   jsonResponse,
@@ -307,7 +308,10 @@ export function webhooksRouter(deps: AppDeps) {
       security: [{ apiKey: [] }],
       request: {
         params: IdParam,
-        query: PageQuery.extend({ status: PayloadStatusSchema.optional() }),
+        query: PageQuery.extend({
+          status: PayloadStatusSchema.optional(),
+          event: EventName.optional().openapi({ description: "Only payloads of this event type" }),
+        }),
       },
       responses: {
         200: jsonResponse(pageOf(PayloadSummarySchema), "A page of payloads"),
@@ -316,7 +320,7 @@ export function webhooksRouter(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const { limit, cursor, status } = c.req.valid("query");
+      const { limit, cursor, status, event } = c.req.valid("query");
       await find(c.get("organizationId"), id);
       const after = decodeCursor(cursor);
       let query = db.selectFrom("payloads")
@@ -324,6 +328,7 @@ export function webhooksRouter(deps: AppDeps) {
         .selectAll("payloads").select("events.type as event")
         .where("payloads.webhook_id", "=", id);
       if (status) query = query.where("payloads.status", "=", status);
+      if (event) query = query.where("events.type", "=", event);
       if (after) {
         query = query.where((eb) =>
           eb.or([

@@ -1303,6 +1303,8 @@ export interface paths {
             parameters: {
                 query?: {
                     cursor?: string;
+                    /** @description Only payloads of this event type */
+                    event?: string;
                     limit?: number;
                     status?: "pending" | "delivering" | "delivered" | "failed" | "cancelled";
                 };
@@ -1515,6 +1517,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reveal the current signing secret */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The current secret */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            signingSecret: string;
+                        };
+                    };
+                };
+                /** @description No token or a bad token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, attempts and latency per hour over the last 24 hours */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The last 24 hours */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookStats"];
+                    };
+                };
+                /** @description No token or a bad token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1573,6 +1689,23 @@ export interface components {
                 })[];
                 message: string;
             };
+        };
+        HourStats: {
+            attempts: number;
+            cancelled: number;
+            delivered: number;
+            failed: number;
+            /**
+             * @description The hour's start
+             * @example 1764190000000
+             */
+            hour: number;
+            /** @description Payloads still pending or delivering */
+            open: number;
+            p50Ms: number | null;
+            p95Ms: number | null;
+            /** @description Attempts answered 200 */
+            succeeded: number;
         };
         Organization: {
             /** @example 1764190000000 */
@@ -1640,6 +1773,21 @@ export interface components {
             /** @example 1764190000000 */
             updatedAt: number;
             url: string;
+        };
+        WebhookStats: {
+            attempts: number;
+            /** @description 24 hours, oldest first; payloads by the hour they were created and their status now, attempts by the hour they started */
+            hours: components["schemas"]["HourStats"][];
+            /** @example 1764190000000 */
+            since: number;
+            succeeded: number;
+            /**
+             * @description succeeded / attempts; null without attempts
+             * @example 0.98
+             */
+            successRate: number | null;
+            /** @example 1764190000000 */
+            until: number;
         };
     };
     responses: never;

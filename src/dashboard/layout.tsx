@@ -31,6 +31,21 @@ export const STYLESHEET = `
   button { padding: 5px 12px; cursor: pointer; }
   label { display: block; margin: 8px 0; }
   header form { margin-left: auto; }
+  .actions { display: flex; gap: 8px; align-items: flex-start; margin-bottom: 16px; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+  figure { margin: 0; background: #fff; border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px; }
+  figcaption { font-weight: 600; margin-bottom: 4px; }
+  svg.chart { width: 100%; height: auto; display: block; }
+  .legend { display: flex; gap: 14px; font-size: 12px; margin: 4px 0 0; }
+  .pager { display: flex; gap: 16px; }
+  .filters { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }
+  label.inline { display: inline; margin: 0; }
+  .filters input[type=text] { width: 200px; }
+  dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
+  dl.facts dt { font-weight: 600; }
+  dl.facts dd { margin: 0; }
+  pre.body { background: #fff; border: 1px solid #e4e7eb; padding: 12px; border-radius: 6px; }
+  small { color: #52606d; margin-left: 6px; }
 `;
 
 /** A form that posts to the dashboard, with the session's CSRF token. */

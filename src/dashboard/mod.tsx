@@ -6,7 +6,16 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
-import { Badge, Flash, Page, PostForm, STYLESHEET, Time } from "./layout.tsx";
+import { Flash, Page, STYLESHEET } from "./layout.tsx";
+import {
+  type DeliveryFilter,
+  filterQuery,
+  type Flashes,
+  PAYLOAD_STATUSES,
+  PayloadPage,
+  WebhookPage,
+  WebhooksPage,
+} from "./pages.tsx";
 import {
   type DashboardEnv,
   fromOwnOrigin,
@@ -35,36 +44,6 @@ export interface DashboardOptions {
   trustProxy: boolean;
   temporalUiUrl?: string;
   namespace: string;
-}
-
-interface Webhook {
-  id: string;
-  name: string;
-  url: string;
-  status: string;
-  deactivationReason: string | null;
-  deactivatedAt: number | null;
-  hasVerifyToken: boolean;
-  createdAt: number;
-}
-
-interface Attempt {
-  run: number;
-  number: number;
-  startedAt: number;
-  durationMs: number;
-  responseStatus: number | null;
-  error: string | null;
-  responseBody: string | null;
-}
-
-interface Payload {
-  id: string;
-  event: string;
-  status: string;
-  run: number;
-  createdAt: number;
-  attemptLog: Attempt[];
 }
 
 /** Builds the dashboard's routes. */
@@ -100,6 +79,15 @@ export function dashboardRouter(options: DashboardOptions) {
 
   const errorText = (answer: { json: { error?: { message?: string } } | null }) =>
     answer.json?.error?.message ?? "Something went wrong";
+  const flashOf = (c: Context): Flashes => ({
+    error: c.req.query("error"),
+    notice: c.req.query("notice"),
+  });
+  /** Back to a page with a message (Post/Redirect/Get); secrets never go in a URL. */
+  const back = (c: Context, path: string, flash: { error?: string; notice?: string }) => {
+    const [name, text] = flash.error ? ["error", flash.error] : ["notice", flash.notice ?? ""];
+    return c.redirect(`${path}?${name}=${encodeURIComponent(text)}`, 303);
+  };
 
   app.get("/assets/dashboard.css", (c) =>
     c.body(STYLESHEET, 200, {
@@ -107,92 +95,51 @@ export function dashboardRouter(options: DashboardOptions) {
       "cache-control": "public, max-age=3600",
     }));
 
-  async function webhooksPage(
-    c: Context<DashboardEnv>,
-    flash: { error?: string; notice?: string; secret?: string },
-  ) {
-    const csrf = c.get("session").csrfToken;
-    const list = await call(c, "GET", "/v1/webhooks?limit=100");
+  async function webhooksPage(c: Context<DashboardEnv>, flash: Flashes) {
+    const cursor = c.req.query("cursor");
+    const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const list = await call(c, "GET", `/v1/webhooks?limit=20${query}`);
     if (!list.ok) flash = { ...flash, error: errorText(list) };
-    const webhooks: Webhook[] = list.json?.data ?? [];
+    const webhooks = await Promise.all(
+      (list.json?.data ?? []).map(async (webhook: { id: string }) => {
+        const stats = await call(c, "GET", `/v1/webhooks/${webhook.id}/stats`);
+        return { webhook, stats: stats.ok ? stats.json : undefined };
+      }),
+    );
     return c.html(
-      <Page title="Webhooks" csrf={csrf}>
-        <h1>Webhooks</h1>
-        <Flash error={flash.error} notice={flash.notice} />
-        {flash.secret && (
-          <div class="notice" role="status" id="signing-secret">
-            Signing secret (shown only now; keep it to verify signatures):{" "}
-            <code data-secret>{flash.secret}</code>
-          </div>
-        )}
-        <div class="card">
-          <h2>Create webhook</h2>
-          <PostForm action="/webhooks" csrf={csrf}>
-            <label>
-              Payload URL{" "}
-              <input type="url" name="url" required placeholder="https://example.com/webhooks" />
-            </label>
-            <label>
-              Name (optional) <input type="text" name="name" />
-            </label>
-            <label>
-              Verify token (optional) <input type="text" name="verifyToken" />
-            </label>
-            <button type="submit">Create webhook</button>
-          </PostForm>
-        </div>
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>URL</th>
-              <th>Status</th>
-              <th>Deactivation reason</th>
-              <th>Created</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {webhooks.length === 0 && (
-              <tr>
-                <td colspan={6}>No webhooks yet.</td>
-              </tr>
-            )}
-            {webhooks.map((w) => (
-              <tr data-webhook={w.id}>
-                <td>
-                  <a href={`/webhooks/${w.id}`}>{w.name}</a>
-                </td>
-                <td>
-                  <code>{w.url}</code>
-                </td>
-                <td>
-                  <Badge status={w.status} />
-                </td>
-                <td>{w.deactivationReason ?? "-"}</td>
-                <td>
-                  <Time ms={w.createdAt} />
-                </td>
-                <td>
-                  <details class="menu">
-                    <summary>Actions</summary>
-                    <div>
-                      {[["activate", "Activate"], ["deactivate", "Deactivate"], [
-                        "rotate-secret",
-                        "Rotate secret",
-                      ], ["delete", "Delete"]].map(([action, label]) => (
-                        <PostForm action={`/webhooks/${w.id}/${action}`} csrf={csrf}>
-                          <button type="submit">{label}</button>
-                        </PostForm>
-                      ))}
-                    </div>
-                  </details>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Page>,
+      <WebhooksPage
+        csrf={c.get("session").csrfToken}
+        webhooks={webhooks}
+        nextCursor={list.json?.nextCursor ?? null}
+        flash={flash}
+      />,
+    );
+  }
+
+  async function webhookPage(c: Context<DashboardEnv>, id: string, flash: Flashes) {
+    const webhook = await call(c, "GET", `/v1/webhooks/${id}`);
+    if (!webhook.ok) return webhooksPage(c, { error: errorText(webhook) });
+    const status = c.req.query("status");
+    const filter: DeliveryFilter = {
+      status: status && PAYLOAD_STATUSES.includes(status) ? status : undefined,
+      event: c.req.query("event")?.trim() || undefined,
+      cursor: c.req.query("cursor") || undefined,
+    };
+    const [stats, list] = await Promise.all([
+      call(c, "GET", `/v1/webhooks/${id}/stats`),
+      call(c, "GET", `/v1/webhooks/${id}/payloads${filterQuery(filter)}`),
+    ]);
+    if (!list.ok) flash = { ...flash, error: errorText(list) };
+    return c.html(
+      <WebhookPage
+        csrf={c.get("session").csrfToken}
+        webhook={webhook.json}
+        stats={stats.json}
+        payloads={list.ok ? list.json.data : []}
+        nextCursor={list.ok ? list.json.nextCursor : null}
+        filter={filter}
+        flash={flash}
+      />,
     );
   }
 
@@ -254,10 +201,7 @@ export function dashboardRouter(options: DashboardOptions) {
     return c.redirect("/", 303);
   });
 
-  app.get(
-    "/webhooks",
-    (c) => webhooksPage(c, { error: c.req.query("error"), notice: c.req.query("notice") }),
-  );
+  app.get("/webhooks", (c) => webhooksPage(c, flashOf(c)));
 
   app.post("/webhooks", async (c) => {
     const form = await c.req.parseBody();
@@ -266,126 +210,95 @@ export function dashboardRouter(options: DashboardOptions) {
     if (form.verifyToken) body.verifyToken = String(form.verifyToken);
     const answer = await call(c, "POST", "/v1/webhooks", body);
     if (!answer.ok) return webhooksPage(c, { error: errorText(answer) });
-    return webhooksPage(c, {
+    return webhookPage(c, answer.json.id, {
       notice: `Webhook ${answer.json.name} created.`,
       secret: answer.json.signingSecret,
     });
   });
 
-  app.post(`/webhooks/:id{${ID}}/:action{activate|deactivate|rotate-secret|delete}`, async (c) => {
+  app.get(`/webhooks/:id{${ID}}`, (c) => webhookPage(c, c.req.param("id"), flashOf(c)));
+
+  app.post(`/webhooks/:id{${ID}}/:action{activate|deactivate|delete}`, async (c) => {
     const { id, action } = c.req.param();
     const answer = action === "delete"
       ? await call(c, "DELETE", `/v1/webhooks/${id}`)
       : await call(c, "POST", `/v1/webhooks/${id}/${action}`);
-    if (!answer.ok) return webhooksPage(c, { error: errorText(answer) });
-    if (action === "rotate-secret") {
-      return webhooksPage(c, {
-        notice: "New signing secret issued; the old one also signs for 24 hours.",
-        secret: answer.json.signingSecret,
-      });
-    }
-    const done = { activate: "activated", deactivate: "deactivated", delete: "deleted" }[
-      action as "activate" | "deactivate" | "delete"
-    ];
-    return c.redirect(`/webhooks?notice=${encodeURIComponent(`Webhook ${done}.`)}`, 303);
+    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    if (action === "delete") return back(c, "/webhooks", { notice: "Webhook deleted." });
+    const done = action === "activate" ? "reactivated" : "deactivated";
+    return back(c, `/webhooks/${id}`, { notice: `Webhook ${done}.` });
   });
 
-  app.get(`/webhooks/:id{${ID}}`, async (c) => {
+  app.post(`/webhooks/:id{${ID}}/:action{rotate-secret|reveal-secret}`, async (c) => {
+    const { id, action } = c.req.param();
+    const answer = action === "rotate-secret"
+      ? await call(c, "POST", `/v1/webhooks/${id}/rotate-secret`)
+      : await call(c, "GET", `/v1/webhooks/${id}/secret`);
+    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    return webhookPage(c, id, {
+      notice: action === "rotate-secret"
+        ? "New signing secret issued; the old one also signs for 24 hours."
+        : undefined,
+      secret: answer.json.signingSecret,
+    });
+  });
+
+  app.post(`/webhooks/:id{${ID}}/edit`, async (c) => {
     const id = c.req.param("id");
-    const csrf = c.get("session").csrfToken;
-    const webhook = await call(c, "GET", `/v1/webhooks/${id}`);
-    if (!webhook.ok) return webhooksPage(c, { error: errorText(webhook) });
-    const list = await call(c, "GET", `/v1/webhooks/${id}/payloads?limit=50`);
-    const payloads: Payload[] = await Promise.all(
-      (list.json?.data ?? []).map(async (p: { id: string }) =>
-        (await call(c, "GET", `/v1/payloads/${p.id}`)).json
-      ),
-    );
-    const w: Webhook = webhook.json;
-    const temporalLink = (payloadId: string) =>
-      options.temporalUiUrl
-        ? `${options.temporalUiUrl}/namespaces/${options.namespace}/workflows/payload:${payloadId}`
-        : undefined;
+    const form = await c.req.parseBody();
+    const body: Record<string, unknown> = {
+      url: String(form.url ?? ""),
+      name: String(form.name ?? ""),
+    };
+    // An empty field keeps the token: the page never shows it, so it cannot send it back.
+    if (form.clearVerifyToken) body.verifyToken = null;
+    else if (form.verifyToken) body.verifyToken = String(form.verifyToken);
+    const answer = await call(c, "PATCH", `/v1/webhooks/${id}`, body);
+    if (!answer.ok) return webhookPage(c, id, { error: errorText(answer) });
+    return back(c, `/webhooks/${id}`, { notice: "Settings saved." });
+  });
+
+  app.post(`/webhooks/:id{${ID}}/recover`, async (c) => {
+    const id = c.req.param("id");
+    const form = await c.req.parseBody();
+    // The form's local time is read as UTC, as every time on these pages is shown.
+    const since = Date.parse(`${String(form.since ?? "")}Z`);
+    if (!Number.isFinite(since)) return back(c, `/webhooks/${id}`, { error: "Pick a time" });
+    const answer = await call(c, "POST", `/v1/webhooks/${id}/recover`, { since });
+    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    return back(c, `/webhooks/${id}`, {
+      notice: `${answer.json.count} payload(s) sent again.`,
+    });
+  });
+
+  app.get(`/payloads/:id{${ID}}`, async (c) => {
+    const id = c.req.param("id");
+    const payload = await call(c, "GET", `/v1/payloads/${id}`);
+    if (!payload.ok) return webhooksPage(c, { error: errorText(payload) });
+    const webhook = await call(c, "GET", `/v1/webhooks/${payload.json.webhookId}`);
+    const temporalLink = options.temporalUiUrl
+      ? `${options.temporalUiUrl}/namespaces/${encodeURIComponent(options.namespace)}` +
+        `/workflows/${payload.json.workflowId}`
+      : undefined;
     return c.html(
-      <Page title={w.name} csrf={csrf}>
-        <p>
-          <a href="/webhooks">← Webhooks</a>
-        </p>
-        <h1>
-          {w.name} <Badge status={w.status} title={w.deactivationReason ?? undefined} />
-        </h1>
-        <Flash error={c.req.query("error")} notice={c.req.query("notice")} />
-        <p>
-          <code>{w.url}</code>
-          {w.deactivationReason && <span>— deactivated: {w.deactivationReason}</span>}
-        </p>
-        <h2>Deliveries</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Payload</th>
-              <th>Event</th>
-              <th>Status</th>
-              <th>Attempts (status, latency, response)</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {payloads.length === 0 && (
-              <tr>
-                <td colspan={5}>No deliveries yet.</td>
-              </tr>
-            )}
-            {payloads.map((p) => (
-              <tr data-payload={p.id}>
-                <td>
-                  <code>{p.id}</code>
-                  <br />
-                  <Time ms={p.createdAt} />
-                </td>
-                <td>{p.event}</td>
-                <td>
-                  <Badge status={p.status} />
-                </td>
-                <td>
-                  {p.attemptLog.map((a) => (
-                    <div class="attempt">
-                      #{a.number}
-                      {a.run > 1 ? ` (run ${a.run})` : ""}:{" "}
-                      <strong>{a.responseStatus ?? "error"}</strong> {a.durationMs} ms{" "}
-                      {a.error && <em>{a.error}</em>}
-                      {a.responseBody && <pre>{a.responseBody.slice(0, 200)}</pre>}
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  {(p.status === "failed" || p.status === "cancelled") && (
-                    <PostForm action={`/payloads/${p.id}/resend?webhook=${w.id}`} csrf={csrf}>
-                      <button type="submit">Resend</button>
-                    </PostForm>
-                  )}
-                  {temporalLink(p.id) && (
-                    <a href={temporalLink(p.id)} target="_blank" rel="noopener">
-                      Workflow in Temporal UI
-                    </a>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Page>,
+      <PayloadPage
+        csrf={c.get("session").csrfToken}
+        payload={payload.json}
+        webhook={webhook.ok ? webhook.json : undefined}
+        temporalLink={temporalLink}
+        flash={flashOf(c)}
+      />,
     );
   });
 
   app.post(`/payloads/:id{${ID}}/resend`, async (c) => {
-    const webhook = c.req.query("webhook") ?? "";
-    const answer = await call(c, "POST", `/v1/payloads/${c.req.param("id")}/resend`);
-    const flash = answer.ok
-      ? `notice=${encodeURIComponent("Resent.")}`
-      : `error=${encodeURIComponent(errorText(answer))}`;
-    const back = new RegExp(`^${ID}$`).test(webhook) ? `/webhooks/${webhook}` : "/webhooks";
-    return c.redirect(`${back}?${flash}`, 303);
+    const id = c.req.param("id");
+    const answer = await call(c, "POST", `/v1/payloads/${id}/resend`);
+    return back(
+      c,
+      `/payloads/${id}`,
+      answer.ok ? { notice: "Sent again." } : { error: errorText(answer) },
+    );
   });
 
   return app;
