@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { ScheduleNotFoundError } from "@temporalio/client";
+import { MockActivityEnvironment } from "@temporalio/testing";
+import { Worker } from "@temporalio/worker";
 import { optionalTsToMs } from "@temporalio/common/lib/time.js";
 import type { Kysely } from "kysely";
 import { loadConfig } from "../src/config.ts";
@@ -18,9 +20,16 @@ import {
   retentionCutoffs,
 } from "../src/domain/retention.ts";
 import { startHerald } from "../src/herald.ts";
+import { connectTemporal } from "../src/temporal/client.ts";
 import { retentionScheduleId, WorkflowType } from "../src/temporal/names.ts";
 import { ensureRetentionSchedule, matchNamespaceRetention } from "../src/temporal/retention.ts";
-import { deleteExpiredRows, type RetentionProgress } from "../src/usecases/retention.ts";
+import {
+  deleteExpiredRows,
+  type RetentionProgress,
+  type RetentionRequest,
+} from "../src/usecases/retention.ts";
+import { type Activities, createActivities } from "../workers/activities.ts";
+import { workflowBundle } from "../workers/bundle.ts";
 import type { RetentionTotals } from "../workflows/retention.ts";
 import {
   api,
@@ -399,6 +408,94 @@ test("the retention workflow deletes through its activity in batches until nothi
   assert.equal((await remaining(db, ...seeded)).size, 0);
   assert.equal((await remaining(db, inFlight)).size, rowsOf(inFlight).length);
   await forget(db, inFlight);
+});
+
+test("the retention workflow counts back from one moment for the whole run, going on from where each call stopped", async () => {
+  const infra = await sharedInfra();
+  const connection = await connectTemporal({
+    address: infra.temporal.address,
+    namespace: "default",
+  });
+  const taskQueue = `retention-stub-${crypto.randomUUID().slice(0, 8)}`;
+  const requests: RetentionRequest[] = [];
+  const answers: RetentionProgress[] = [
+    { payloads: 3, attempts: 9, events: 0, batches: 3, longestBatchMs: 1, next: null },
+    { payloads: 1, attempts: 2, events: 2, batches: 2, longestBatchMs: 1, next: null },
+    { payloads: 0, attempts: 0, events: 5, batches: 1, longestBatchMs: 1, next: null },
+  ];
+  answers[0]!.next = { phase: "payloads", after: [10, "pl_a"] };
+  answers[1]!.next = { phase: "events", after: [20, "evt_b"] };
+  const activities: Partial<Activities> = {
+    deleteExpiredRows: (request) => {
+      requests.push(request);
+      return Promise.resolve(answers[requests.length - 1]!);
+    },
+  };
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  const client = (await quiet()).herald.temporal;
+  try {
+    const totals = await worker.runUntil(
+      client.workflow.execute(WorkflowType.enforceRetention, {
+        workflowId: `retention-stub-${crypto.randomUUID()}`,
+        taskQueue,
+        args: [{ retentionMs: 30 * DAY, batchSize: 7 }],
+      }),
+    );
+    assert.deepEqual(totals, { payloads: 4, attempts: 11, events: 7, batches: 6 });
+    assert.equal(requests.length, 3);
+    assert.equal(new Set(requests.map((r) => r.asOf)).size, 1);
+    assert.ok(Math.abs(requests[0]!.asOf - Date.now()) < 60_000);
+    assert.deepEqual(requests.map((r) => r.position), [null, answers[0]!.next, answers[1]!.next]);
+    assert.ok(requests.every((r) => r.retentionMs === 30 * DAY && r.batchSize === 7));
+  } finally {
+    await connection.close();
+  }
+});
+
+test("a retried retention activity goes on from the position its previous try last heartbeated", async () => {
+  const s = await quiet();
+  const db = s.infra.database.db;
+  const owner = await seedWebhook(s);
+  const old = Date.now() - 40 * DAY;
+  const seeded = [];
+  for (let i = 0; i < 3; i++) {
+    seeded.push(
+      await seedEvent(db, owner, {
+        createdAt: old + i,
+        payloads: [{ status: "delivered", updatedAt: old + i, attempts: 1 }],
+      }),
+    );
+  }
+  const activities = createActivities({
+    db,
+    temporal: s.herald.temporal,
+    taskQueue: s.taskQueue,
+    urlPolicy: s.herald.config.delivery,
+    delivery: s.herald.config.delivery,
+  });
+  // The previous try got past the first two payloads.
+  const environment = new MockActivityEnvironment({
+    heartbeatDetails: { phase: "payloads", after: [old + 1, seeded[1]!.payloads[0]!] },
+  });
+  const heartbeats: unknown[] = [];
+  environment.on("heartbeat", (details: unknown) => heartbeats.push(details));
+  const progress: RetentionProgress = await environment.run(activities.deleteExpiredRows, {
+    asOf: Date.now(),
+    retentionMs: 30 * DAY,
+  });
+  assert.deepEqual([progress.payloads, progress.events], [1, 1]);
+  assert.deepEqual(
+    [...await remaining(db, ...seeded)].sort(),
+    rowsOf(seeded[0]!, seeded[1]!).sort(),
+  );
+  assert.deepEqual(heartbeats.at(-1), null);
+  assert.ok(heartbeats.length >= 2);
+  await forget(db, seeded[0]!, seeded[1]!);
 });
 
 // ---- The schedule and the namespace (last: this stack's schedule may run on the hour) ----------
