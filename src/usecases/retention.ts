@@ -16,7 +16,7 @@ const BUDGET_MS = 60_000;
 
 /** Where a pass stands: the table it deletes from, and the last row it considered there. */
 export interface RetentionPosition {
-  phase: "payloads" | "events";
+  phase: Phase;
   /** `[updated_at, id]` of a payload or `[created_at, id]` of an event; null at the start. */
   after: [number, string] | null;
 }
@@ -32,11 +32,11 @@ export interface RetentionRequest {
   position?: RetentionPosition | null;
 }
 
+/** The tables retention deletes from. */
+type Table = "payloads" | "attempts" | "events";
+
 /** What one call deleted, and where the next one goes on. */
-export interface RetentionProgress {
-  payloads: number;
-  attempts: number;
-  events: number;
+export interface RetentionProgress extends Record<Table, number> {
   /** Statements that considered at least one row. */
   batches: number;
   longestBatchMs: number;
@@ -44,10 +44,9 @@ export interface RetentionProgress {
   next: RetentionPosition | null;
 }
 
+/** What one batch deleted, and the last row it considered (null: nothing was left to consider). */
 interface BatchResult {
-  payloads: number;
-  attempts: number;
-  events: number;
+  deleted: Partial<Record<Table, number>>;
   last: [number, string] | null;
 }
 
@@ -93,9 +92,7 @@ async function deletePayloadBatch(
       (select count(*) from attempts_gone)::integer as attempts,
       (select updated_at from last) as last_at, (select id from last) as last_id`.execute(db);
   return {
-    payloads: row?.payloads ?? 0,
-    attempts: row?.attempts ?? 0,
-    events: 0,
+    deleted: { payloads: row?.payloads ?? 0, attempts: row?.attempts ?? 0 },
     last: row?.last_id ? [Number(row.last_at), row.last_id] : null,
   };
 }
@@ -126,12 +123,18 @@ async function deleteEventBatch(
     select (select count(*) from events_gone)::integer as events,
       (select created_at from last) as last_at, (select id from last) as last_id`.execute(db);
   return {
-    payloads: 0,
-    attempts: 0,
-    events: row?.events ?? 0,
+    deleted: { events: row?.events ?? 0 },
     last: row?.last_id ? [Number(row.last_at), row.last_id] : null,
   };
 }
+
+/** The phases of a pass, in order: payloads first, so that their events are free to go next. */
+const ORDER = ["payloads", "events"] as const;
+type Phase = typeof ORDER[number];
+const PHASES: Record<Phase, typeof deletePayloadBatch> = {
+  payloads: deletePayloadBatch,
+  events: deleteEventBatch,
+};
 
 /**
  * Deletes what RETENTION lets go, batch after batch, until nothing old is left or the time budget
@@ -154,24 +157,23 @@ export async function deleteExpiredRows(
   const cutoffs = retentionCutoffs(request.asOf, request.retentionMs);
   const size = request.batchSize ?? RETENTION_BATCH;
   const deadline = Date.now() + (request.budgetMs ?? BUDGET_MS);
-  let position: RetentionPosition | null = request.position ?? { phase: "payloads", after: null };
+  let position: RetentionPosition | null = request.position ?? { phase: ORDER[0], after: null };
   do {
     const started = performance.now();
-    const batch: BatchResult = position.phase === "payloads"
-      ? await deletePayloadBatch(db, cutoffs, size, position.after)
-      : await deleteEventBatch(db, cutoffs, size, position.after);
+    const batch: BatchResult = await PHASES[position.phase](db, cutoffs, size, position.after);
     const elapsedMs = performance.now() - started;
     if (batch.last) {
       progress.batches++;
       progress.longestBatchMs = Math.max(progress.longestBatchMs, Math.round(elapsedMs));
     }
-    progress.payloads += batch.payloads;
-    progress.attempts += batch.attempts;
-    progress.events += batch.events;
+    for (const [table, count] of Object.entries(batch.deleted) as [Table, number][]) {
+      progress[table] += count;
+    }
+    const following: Phase | undefined = ORDER[ORDER.indexOf(position.phase) + 1];
     position = batch.last
       ? { phase: position.phase, after: batch.last }
-      : position.phase === "payloads"
-      ? { phase: "events", after: null }
+      : following
+      ? { phase: following, after: null }
       : null;
     heartbeat(position);
   } while (position && Date.now() < deadline);
