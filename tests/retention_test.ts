@@ -111,7 +111,6 @@ async function seedEvent(
   owner: { organizationId: string; webhookId: string },
   event: {
     createdAt: number;
-    idempotencyKey?: string;
     payloads: Array<{ status: PayloadStatus; updatedAt: number; attempts: number }>;
   },
 ): Promise<Seeded> {
@@ -124,8 +123,8 @@ async function seedEvent(
     object_id: null,
     object_created_at: event.createdAt,
     data: jsonb({}),
-    idempotency_key: event.idempotencyKey ?? null,
-    request_hash: event.idempotencyKey ? "hash" : null,
+    idempotency_key: null,
+    request_hash: null,
     created_at: event.createdAt,
   }).execute();
   const seeded: Seeded = { event: eventId, payloads: [], attempts: [] };
