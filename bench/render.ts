@@ -32,7 +32,8 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     one = get("oneProcessLatency"),
     fan = get("fanOut"),
     retry = get("retryTiming"),
-    raw = get("rawLimit");
+    raw = get("rawLimit"),
+    retention = get("retention");
   // deno-lint-ignore no-explicit-any
   const lat = (r: any) =>
     `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
@@ -72,6 +73,13 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
         : ""
     } | ${res(retry, three)} |`,
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
+    ...(retention
+      ? [
+        `| retention: ${retention.oldPayloads} old final payloads with their attempts and events, ${retention.batchSize} per batch | ${retention.rowsPerSecond} rows/s (${retention.payloadsPerSecond} payloads/s), ${retention.batches} batches, longest ${retention.longestBatchMs} ms; a writer beside it waited at most ${retention.concurrentUpdateMs.max} ms; fresh and in-flight rows ${
+          retention.survivorsIntact ? "intact" : "NOT intact"
+        } | - |`,
+      ]
+      : []),
   ].join("\n");
 
   // Where the time goes: CPU per delivery by process, threads, and the Temporal server's profile.

@@ -20,6 +20,7 @@ import {
 } from "./resources.ts";
 import { perfAvailable, startProfile } from "./profile.ts";
 import { compareVersions } from "./compare.ts";
+import { measureRetention } from "./retention.ts";
 import { renderMarkdown } from "./render.ts";
 import { type Sink, startSink } from "./sinks.ts";
 import { percentile, round } from "./stats.ts";
@@ -31,7 +32,8 @@ const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
 // `--only scenario,...`: just those (ingest, throughput, latency, retryTiming, fanOut, rawLimit,
-// versions), for a quick look while working; the results go to bench/tmp/, not to the report.
+// retention, versions), for a quick look while working; the results go to bench/tmp/, not to the
+// report.
 const onlyIndex = Deno.args.indexOf("--only");
 const only = onlyIndex >= 0 ? (Deno.args[onlyIndex + 1] ?? "").split(",").filter(Boolean) : [];
 const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
@@ -40,6 +42,43 @@ const ADMIN = "hadm_bench_admin_token_0123456789";
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const say = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const dir = new URL("./", import.meta.url).pathname;
+
+/** The machine and run the results come from. */
+function machine() {
+  return {
+    cores: navigator.hardwareConcurrency,
+    memoryGb: round(Deno.systemMemoryInfo().total / 1024 ** 3, 1),
+    deno: Deno.version.deno,
+    herald: VERSION,
+    mode: quick ? "quick" : "full",
+    date: new Date().toISOString(),
+    durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
+  };
+}
+
+/** Writes the results of an `--only` run to bench/tmp/results-only.json. */
+async function writeOnlyResults(results: Array<Record<string, unknown>>) {
+  await Deno.mkdir(`${dir}tmp`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}tmp/results-only.json`,
+    JSON.stringify({ machine: machine(), results }, null, 2) + "\n",
+  );
+  say("wrote bench/tmp/results-only.json");
+}
+
+/** Retention needs only a database of its own, and no stack. */
+async function retentionScenario(): Promise<Record<string, unknown>> {
+  say("retention: 100,000 old final payloads with attempts and events, deleted in batches");
+  const numbers = await measureRetention(serverUrl, say);
+  say(`retention: ${JSON.stringify(numbers)}`);
+  return { scenario: "retention", ...numbers, resources: {} };
+}
+
+if (only.length > 0 && only.every((scenario) => scenario === "retention")) {
+  await writeOnlyResults([await retentionScenario()]);
+  Deno.exit(0);
+}
 
 // ---- The stack ------------------------------------------------------------------------------
 say(
@@ -492,6 +531,9 @@ try {
     await sink.close();
   }
 
+  // ---- Retention: 100,000 old rows deleted in batches, in a database of its own --------------
+  if (runs("retention")) results.push(await retentionScenario());
+
   // ---- Versions: the same loads on earlier versions, in this run -----------------------------
   if (compareRefs.length && runs("versions")) {
     say(`Comparing versions: ${compareRefs.join(", ")}`);
@@ -524,29 +566,15 @@ try {
   await admin.end();
 }
 
-const machine = {
-  cores: navigator.hardwareConcurrency,
-  memoryGb: round(Deno.systemMemoryInfo().total / 1024 ** 3, 1),
-  deno: Deno.version.deno,
-  herald: VERSION,
-  mode: quick ? "quick" : "full",
-  date: new Date().toISOString(),
-  durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
-};
-const dir = new URL("./", import.meta.url).pathname;
 if (only.length) {
-  await Deno.mkdir(`${dir}tmp`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}tmp/results-only.json`,
-    JSON.stringify({ machine, results }, null, 2) + "\n",
-  );
-  say("wrote bench/tmp/results-only.json");
+  await writeOnlyResults(results);
   Deno.exit(0);
 }
+const measured = machine();
 await Deno.writeTextFile(
   `${dir}results.json`,
-  JSON.stringify({ machine, results }, null, 2) + "\n",
+  JSON.stringify({ machine: measured, results }, null, 2) + "\n",
 );
-await Deno.writeTextFile(`${dir}../BENCHMARKS.md`, renderMarkdown(machine, results));
+await Deno.writeTextFile(`${dir}../BENCHMARKS.md`, renderMarkdown(measured, results));
 say("wrote bench/results.json and BENCHMARKS.md");
 Deno.exit(0);

@@ -10,10 +10,16 @@ export const SEED_MAX_ATTEMPTS = 5;
 /** The seed's pause between two attempts of one payload, in milliseconds. */
 export const SEED_RETRY_INTERVAL_MS = 5_000;
 
-const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
-/** Parses `250ms`, `5s`, `2m` or `1h` into milliseconds. */
+/** Parses `250ms`, `5s`, `2m`, `1h` or `30d` into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());
   if (!match) return undefined;
@@ -32,6 +38,20 @@ const duration = (fallback: string) =>
     }
     return ms;
   });
+
+/** RETENTION: a duration such as `30d` or `12h`, or `0` (kept for ever, returned as 0). */
+const retention = z.string().default("30d").transform((text, ctx) => {
+  if (text.trim() === "0") return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration such as 30d or 12h, or 0 to keep everything, got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const flag = z.enum(["true", "false", "1", "0", ""]).default("false").transform((v) =>
   v === "true" || v === "1"
@@ -88,6 +108,7 @@ export const envSchema = z.object({
   TLS_CA_FILE: optionalText,
   RECONCILE_INTERVAL: duration("30s"),
   RECONCILE_GRACE: duration("30s"),
+  RETENTION: retention,
   API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   METRICS_TOKEN: optionalText,
@@ -142,6 +163,8 @@ export interface Config {
   maxWebhooksPerOrganization: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
   reconcile: { intervalMs: number; graceMs: number };
+  /** How long final payloads, their attempts and their events are kept; 0 keeps them for ever. */
+  retentionMs: number;
 }
 
 /** Thrown when the environment holds a bad value; the message names each variable. */
@@ -195,5 +218,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     trustProxy: e.TRUST_PROXY,
     maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },
+    retentionMs: e.RETENTION,
   };
 }

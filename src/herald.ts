@@ -3,6 +3,7 @@ import type { Client } from "@temporalio/client";
 import protos from "@temporalio/proto";
 import { SEARCH_ATTRIBUTES } from "./temporal/names.ts";
 import { ensureReconcilerSchedule } from "./temporal/reconciler.ts";
+import { ensureRetentionSchedule, matchNamespaceRetention } from "./temporal/retention.ts";
 import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
@@ -156,6 +157,8 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         config.reconcile.intervalMs,
         config.reconcile.graceMs,
       );
+      await ensureRetentionSchedule(temporal, target.taskQueue, config.retentionMs);
+      await matchNamespaceRetention(temporal, config.retentionMs, { update: !!devServer });
       const running = worker;
       cleanups.push(() => running.shutdown());
     }

@@ -17,6 +17,12 @@ import {
   settleClosedDeliveries,
   startPendingDeliveries,
 } from "../src/usecases/reconcile.ts";
+import {
+  deleteExpiredRows,
+  type RetentionPosition,
+  type RetentionProgress,
+  type RetentionRequest,
+} from "../src/usecases/retention.ts";
 import { applyWebhookRequest, recordWebhookRequests } from "../src/usecases/webhook_changes.ts";
 import {
   type AttemptInput,
@@ -321,6 +327,18 @@ export function createActivities(deps: ActivityDeps) {
     /** Reconciler: sends lost webhook change requests again, and enforces the plan rule. */
     async resendWebhookRequests(input: { graceMs: number }): Promise<number> {
       return await resendWebhookRequests(deps, input.graceMs, heartbeat);
+    },
+
+    /** Retention: deletes old final payloads, their attempts and old events, in batches. */
+    async deleteExpiredRows(request: RetentionRequest): Promise<RetentionProgress> {
+      const context = Context.current();
+      // A retry goes on from the last batch its previous try heartbeated.
+      const resumed = context.info.heartbeatDetails as RetentionPosition | null | undefined;
+      return await deleteExpiredRows(
+        db,
+        resumed ? { ...request, position: resumed } : request,
+        (position) => context.heartbeat(position),
+      );
     },
   });
 

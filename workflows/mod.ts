@@ -2,3 +2,4 @@
 export { deliverPayload } from "./deliver_payload.ts";
 export { changeSignal, stateQuery, webhookLifecycle } from "./webhook_lifecycle.ts";
 export { reconcile } from "./reconcile.ts";
+export { enforceRetention } from "./retention.ts";

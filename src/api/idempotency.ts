@@ -7,9 +7,7 @@ import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../db/schema.ts";
 import { ApiError } from "./errors.ts";
 import { hashToken } from "../domain/secrets.ts";
-
-/** How long a key is remembered. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+import { IDEMPOTENCY_WINDOW_MS } from "../domain/types.ts";
 
 /** The optional header, for route definitions. */
 export const IdempotencyHeader = z.object({

@@ -21,6 +21,9 @@ export type DeliveryOutcome = "delivered" | "failed" | "cancelled";
 /** Statuses of a payload whose run is still open. */
 export const OPEN_STATUSES = ["pending", "delivering"] as const;
 
+/** How long an Idempotency-Key is remembered: a repeat within it answers as the first time. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+
 /** Statuses a payload can be resent from. */
 export const RESENDABLE_STATUSES = ["failed", "cancelled"] as const;
 

@@ -1,6 +1,6 @@
 /**
  * Every name Herald gives things in Temporal: workflow ids and types, task queues, search
- * attributes, the reconciler's schedule. Pure: workflow code imports it too.
+ * attributes, the reconciler's and retention's schedules. Pure: workflow code imports it too.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from "@temporalio/common";
 
@@ -16,6 +16,12 @@ export const reconcilerWorkflowId = (taskQueue: string) => `reconcile:${taskQueu
 /** The id of the schedule that runs the reconciler, one per task queue. */
 export const reconcilerScheduleId = (taskQueue: string) => `herald-reconciler:${taskQueue}`;
 
+/** The workflow id of retention's runs. */
+export const retentionWorkflowId = (taskQueue: string) => `retention:${taskQueue}`;
+
+/** The id of the schedule that runs retention, one per task queue. */
+export const retentionScheduleId = (taskQueue: string) => `herald-retention:${taskQueue}`;
+
 /**
  * The task queue of lifecycle workflows: their own, so a deactivation never waits behind a
  * backlog of delivery attempts.
@@ -27,6 +33,7 @@ export const WorkflowType = {
   deliverPayload: "deliverPayload",
   webhookLifecycle: "webhookLifecycle",
   reconcile: "reconcile",
+  enforceRetention: "enforceRetention",
 } as const;
 
 /** The webhook a delivery is for. */

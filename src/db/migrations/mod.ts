@@ -5,6 +5,7 @@ import * as m0002 from "./0002_delivery_core.ts";
 import * as m0003 from "./0003_retired_secrets.ts";
 import * as m0004 from "./0004_dashboard_sessions.ts";
 import * as m0005 from "./0005_idempotency_keys.ts";
+import * as m0006 from "./0006_retention.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003_retired_secrets": m0003,
   "0004_dashboard_sessions": m0004,
   "0005_idempotency_keys": m0005,
+  "0006_retention": m0006,
 };
 
 /** Hands Kysely's Migrator the static list above. */
