@@ -123,8 +123,6 @@ async function seedEvent(
     object_id: null,
     object_created_at: event.createdAt,
     data: jsonb({}),
-    idempotency_key: null,
-    request_hash: null,
     created_at: event.createdAt,
   }).execute();
   const seeded: Seeded = { event: eventId, payloads: [], attempts: [] };
@@ -204,7 +202,7 @@ async function forget(db: Kysely<Database>, ...seeds: Seeded[]): Promise<void> {
   await db.deleteFrom("events").where("id", "in", seeds.map((s) => s.event)).execute();
 }
 
-test("retention deletes old final payloads with their attempts and old events left without payloads, nothing else", async () => {
+test("retention deletes old final payloads with their attempts, old events left without payloads and expired keys, nothing else", async () => {
   const s = await quiet();
   const db = s.infra.database.db;
   const owner = await seedWebhook(s);
@@ -230,11 +228,17 @@ test("retention deletes old final payloads with their attempts and old events le
   const recentDelivered = await one(recent, "delivered", recent, 1);
   const oldWithoutPayloads = await seedEvent(db, owner, { createdAt: old, payloads: [] });
   const recentWithoutPayloads = await seedEvent(db, owner, { createdAt: recent, payloads: [] });
+  // Keys of writes that recorded no event: one long past its 24 hours, one from yesterday.
+  const keys = [`old-${crypto.randomUUID()}`, `recent-${crypto.randomUUID()}`];
+  await db.insertInto("idempotency_keys").values([
+    { organization_id: owner.organizationId, key: keys[0]!, request_hash: "h", created_at: old },
+    { organization_id: owner.organizationId, key: keys[1]!, request_hash: "h", created_at: recent },
+  ].map((k) => ({ ...k, event_id: null }))).execute();
 
   const progress = await deleteExpiredRows(db, { asOf: now, retentionMs: 30 * DAY });
   assert.deepEqual(
     { ...progress, longestBatchMs: 0 },
-    { payloads: 4, attempts: 8, events: 4, batches: 2, longestBatchMs: 0, next: null },
+    { payloads: 4, attempts: 8, events: 4, keys: 1, batches: 3, longestBatchMs: 0, next: null },
   );
 
   const left = await remaining(
@@ -256,10 +260,14 @@ test("retention deletes old final payloads with their attempts and old events le
     ...mixed.attempts.slice(1).map((id) => `attempts:${id}`),
   ];
   assert.deepEqual([...left].sort(), expected.sort());
+  const keptKeys = await db.selectFrom("idempotency_keys").select("key")
+    .where("key", "in", keys).execute();
+  assert.deepEqual(keptKeys.map((k) => k.key), [keys[1]]);
   // Nothing more goes on a second pass.
   const again = await deleteExpiredRows(db, { asOf: now, retentionMs: 30 * DAY });
-  assert.equal(again.payloads + again.attempts + again.events, 0);
+  assert.equal(again.payloads + again.attempts + again.events + again.keys, 0);
   await forget(db, oldPending, oldDelivering, mixed, recentDelivered, recentWithoutPayloads);
+  await db.deleteFrom("idempotency_keys").where("key", "=", keys[1]!).execute();
 });
 
 test("a keyed event and its payloads stay for the key's 24 hours, however short RETENTION is", async () => {
@@ -290,6 +298,8 @@ test("a keyed event and its payloads stay for the key's 24 hours, however short 
     .execute();
   await db.updateTable("payloads").set({ created_at: twoHoursAgo, updated_at: twoHoursAgo })
     .where("id", "in", ids).execute();
+  await db.updateTable("idempotency_keys").set({ created_at: twoHoursAgo })
+    .where("event_id", "=", keyed.body.id).execute();
 
   const progress = await deleteExpiredRows(db, { asOf: Date.now(), retentionMs: HOUR });
   assert.equal(progress.payloads, 1);
@@ -301,13 +311,15 @@ test("a keyed event and its payloads stay for the key's 24 hours, however short 
   assert.equal(repeat.status, 202);
   assert.deepEqual(repeat.body, keyed.body);
 
-  // A day later the key is over, and its event and payload go too.
+  // A day later the key is over, and it goes with its event and payload.
   const dayAgo = Date.now() - DAY - HOUR;
   await db.updateTable("events").set({ created_at: dayAgo }).where("id", "=", keyed.body.id)
     .execute();
   await db.updateTable("payloads").set({ updated_at: dayAgo }).where("id", "=", ids[0]).execute();
+  await db.updateTable("idempotency_keys").set({ created_at: dayAgo })
+    .where("event_id", "=", keyed.body.id).execute();
   const later = await deleteExpiredRows(db, { asOf: Date.now(), retentionMs: HOUR });
-  assert.deepEqual([later.payloads, later.events], [1, 1]);
+  assert.deepEqual([later.payloads, later.events, later.keys], [1, 1, 1]);
   await receiver.close();
 });
 
@@ -352,7 +364,8 @@ test("retention deletes in batches of the given size, each its own statement, go
     [0, 10],
     [0, 10],
     [0, 5],
-    [0, 0],
+    [0, 0], // the events' end
+    [0, 0], // no key to delete
   ]);
   assert.equal((await remaining(db, ...second)).size, 0);
 });
@@ -372,13 +385,16 @@ test("RETENTION=0 deletes nothing: no schedule, and the workflow and the deletio
     ScheduleNotFoundError,
   );
   const progress = await deleteExpiredRows(db, { asOf: Date.now(), retentionMs: 0 });
-  assert.equal(progress.payloads + progress.attempts + progress.events + progress.batches, 0);
+  assert.equal(
+    progress.payloads + progress.attempts + progress.events + progress.keys + progress.batches,
+    0,
+  );
   const totals = await s.herald.temporal.workflow.execute(WorkflowType.enforceRetention, {
     workflowId: `retention-test-${crypto.randomUUID()}`,
     taskQueue: s.taskQueue,
     args: [{ retentionMs: 0 }],
   }) as RetentionTotals;
-  assert.deepEqual(totals, { payloads: 0, attempts: 0, events: 0, batches: 0 });
+  assert.deepEqual(totals, { payloads: 0, attempts: 0, events: 0, keys: 0, batches: 0 });
   assert.deepEqual([...await remaining(db, seeded, bare)].sort(), rowsOf(seeded, bare).sort());
   await forget(db, seeded, bare);
 });
@@ -403,7 +419,7 @@ test("the retention workflow deletes through its activity in batches until nothi
     args: [{ retentionMs: 30 * DAY, batchSize: 10 }],
   }) as RetentionTotals;
   // 25 payloads in 3 batches; 26 old events (one kept by its payload in flight) in 3 batches.
-  assert.deepEqual(totals, { payloads: 25, attempts: 25, events: 25, batches: 6 });
+  assert.deepEqual(totals, { payloads: 25, attempts: 25, events: 25, keys: 0, batches: 6 });
   assert.equal((await remaining(db, ...seeded)).size, 0);
   assert.equal((await remaining(db, inFlight)).size, rowsOf(inFlight).length);
   await forget(db, inFlight);
@@ -418,9 +434,9 @@ test("the retention workflow counts back from one moment for the whole run, goin
   const taskQueue = `retention-stub-${crypto.randomUUID().slice(0, 8)}`;
   const requests: RetentionRequest[] = [];
   const answers: RetentionProgress[] = [
-    { payloads: 3, attempts: 9, events: 0, batches: 3, longestBatchMs: 1, next: null },
-    { payloads: 1, attempts: 2, events: 2, batches: 2, longestBatchMs: 1, next: null },
-    { payloads: 0, attempts: 0, events: 5, batches: 1, longestBatchMs: 1, next: null },
+    { payloads: 3, attempts: 9, events: 0, keys: 0, batches: 3, longestBatchMs: 1, next: null },
+    { payloads: 1, attempts: 2, events: 2, keys: 0, batches: 2, longestBatchMs: 1, next: null },
+    { payloads: 0, attempts: 0, events: 5, keys: 3, batches: 1, longestBatchMs: 1, next: null },
   ];
   answers[0]!.next = { phase: "payloads", after: [10, "pl_a"] };
   answers[1]!.next = { phase: "events", after: [20, "evt_b"] };
@@ -445,7 +461,7 @@ test("the retention workflow counts back from one moment for the whole run, goin
         args: [{ retentionMs: 30 * DAY, batchSize: 7 }],
       }),
     );
-    assert.deepEqual(totals, { payloads: 4, attempts: 11, events: 7, batches: 6 });
+    assert.deepEqual(totals, { payloads: 4, attempts: 11, events: 7, keys: 3, batches: 6 });
     assert.equal(requests.length, 3);
     assert.equal(new Set(requests.map((r) => r.asOf)).size, 1);
     assert.ok(Math.abs(requests[0]!.asOf - Date.now()) < 60_000);

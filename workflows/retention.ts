@@ -1,6 +1,6 @@
 /**
- * Retention, run every hour by a Temporal Schedule: deletes the final payloads, their attempts and
- * the events older than RETENTION, batch after batch, until nothing old is left.
+ * Retention, run every hour by a Temporal Schedule: deletes the final payloads, their attempts, the
+ * events and the Idempotency-Keys older than RETENTION, batch after batch, until nothing old is left.
  */
 import { continueAsNew, proxyActivities, workflowInfo } from "@temporalio/workflow";
 import type { Activities } from "../workers/activities.ts";
@@ -30,12 +30,13 @@ export interface RetentionTotals {
   payloads: number;
   attempts: number;
   events: number;
+  keys: number;
   batches: number;
 }
 
 /** Deletes everything RETENTION lets go, as of the run's start. */
 export async function enforceRetention(input: RetentionInput): Promise<RetentionTotals> {
-  const totals = input.totals ?? { payloads: 0, attempts: 0, events: 0, batches: 0 };
+  const totals = input.totals ?? { payloads: 0, attempts: 0, events: 0, keys: 0, batches: 0 };
   if (input.retentionMs <= 0) return totals;
   const asOf = input.asOf ?? Date.now();
   let position = input.position ?? null;
@@ -49,6 +50,7 @@ export async function enforceRetention(input: RetentionInput): Promise<Retention
     totals.payloads += pass.payloads;
     totals.attempts += pass.attempts;
     totals.events += pass.events;
+    totals.keys += pass.keys;
     totals.batches += pass.batches;
     if (!pass.next) return totals;
     position = pass.next;

@@ -1,6 +1,7 @@
 /**
  * Retention: final payloads last changed before RETENTION go with their attempts, then the events
- * older than RETENTION that have no payload left. Each batch is one short statement over an index
+ * older than RETENTION that have no payload left, then Idempotency-Keys past both RETENTION and
+ * their 24 hours. Each batch is one short statement over an index
  * range of at most `batchSize` rows, so a table of millions is never locked for long; the batches
  * walk each table with a keyset, so rows that must stay are read once per pass, not once a batch.
  */
@@ -9,7 +10,7 @@ import type { Database } from "../db/schema.ts";
 import { type RetentionCutoffs, retentionCutoffs } from "../domain/retention.ts";
 import { log } from "../log.ts";
 
-/** Payloads (each with its attempts) or events one statement considers. */
+/** Payloads (each with its attempts), events or keys one statement considers. */
 export const RETENTION_BATCH = 1_000;
 /** How long one call deletes before it returns where it stopped. */
 const BUDGET_MS = 60_000;
@@ -17,7 +18,7 @@ const BUDGET_MS = 60_000;
 /** Where a pass stands: the table it deletes from, and the last row it considered there. */
 export interface RetentionPosition {
   phase: Phase;
-  /** `[updated_at, id]` of a payload or `[created_at, id]` of an event; null at the start. */
+  /** `[updated_at, id]` of a payload, `[created_at, id]` of an event or key; null at the start. */
   after: [number, string] | null;
 }
 
@@ -33,7 +34,7 @@ export interface RetentionRequest {
 }
 
 /** The tables retention deletes from. */
-type Table = "payloads" | "attempts" | "events";
+type Table = "payloads" | "attempts" | "events" | "keys";
 
 /** What one call deleted, and where the next one goes on. */
 export interface RetentionProgress extends Record<Table, number> {
@@ -66,8 +67,8 @@ async function deletePayloadBatch(
 ): Promise<BatchResult> {
   // Only needed when RETENTION is shorter than the Idempotency-Key window.
   const keyedEventKept = cutoffs.keyedEvents < cutoffs.rows
-    ? sql`where not exists (select 1 from events e where e.id = c.event_id
-        and e.idempotency_key is not null and e.created_at > ${cutoffs.keyedEvents}::bigint)`
+    ? sql`where not exists (select 1 from idempotency_keys k where k.event_id = c.event_id
+        and k.created_at > ${cutoffs.keyedEvents}::bigint)`
     : sql``;
   // The statuses are literals, as in the partial index payloads_final_idx. The lock rechecks them:
   // a payload resent meanwhile is no longer final and stays; one locked by a writer is skipped.
@@ -104,17 +105,21 @@ async function deleteEventBatch(
   size: number,
   after: [number, string] | null,
 ): Promise<BatchResult> {
+  // Only needed when RETENTION is shorter than the Idempotency-Key window.
+  const keyedEventKept = cutoffs.keyedEvents < cutoffs.rows
+    ? sql`and not exists (select 1 from idempotency_keys k where k.event_id = c.id
+        and k.created_at > ${cutoffs.keyedEvents}::bigint)`
+    : sql``;
   const { rows: [row] } = await sql<
     { events: number; last_at: number | null; last_id: string | null }
   >`with candidates as (
-      select id, created_at, idempotency_key from events
+      select id, created_at from events
       where created_at < ${cutoffs.rows}::bigint ${afterClause("created_at", after)}
       order by created_at, id limit ${size}::integer
       for update skip locked
     ), doomed as (
       select c.id from candidates c
-      where (c.idempotency_key is null or c.created_at <= ${cutoffs.keyedEvents}::bigint)
-        and not exists (select 1 from payloads p where p.event_id = c.id)
+      where not exists (select 1 from payloads p where p.event_id = c.id) ${keyedEventKept}
     ), events_gone as (
       delete from events where id in (select id from doomed) returning 1
     ), last as (
@@ -128,12 +133,46 @@ async function deleteEventBatch(
   };
 }
 
-/** The phases of a pass, in order: payloads first, so that their events are free to go next. */
-const ORDER = ["payloads", "events"] as const;
+/**
+ * Deletes one batch of Idempotency-Keys past both RETENTION and their 24 hours (a repeat no longer
+ * finds them; a reused key replaces its own). Every key found goes, so `after` is not needed.
+ */
+async function deleteKeyBatch(
+  db: Kysely<Database>,
+  cutoffs: RetentionCutoffs,
+  size: number,
+): Promise<BatchResult> {
+  const { rows: [row] } = await sql<
+    { keys: number; last_at: number | null; last_key: string | null }
+  >`with doomed as (
+      select organization_id, key, created_at from idempotency_keys
+      where created_at < ${cutoffs.keyedEvents}::bigint
+      order by created_at limit ${size}::integer
+      for update skip locked
+    ), keys_gone as (
+      delete from idempotency_keys k using doomed d
+      where k.organization_id = d.organization_id and k.key = d.key returning 1
+    ), last as (
+      select created_at, key from doomed order by created_at desc limit 1
+    )
+    select (select count(*) from keys_gone)::integer as keys,
+      (select created_at from last) as last_at, (select key from last) as last_key`.execute(db);
+  return {
+    deleted: { keys: row?.keys ?? 0 },
+    last: row?.last_key ? [Number(row.last_at), row.last_key] : null,
+  };
+}
+
+/**
+ * The phases of a pass, in order: payloads first, so that their events are free to go next, and
+ * keys last.
+ */
+const ORDER = ["payloads", "events", "keys"] as const;
 type Phase = typeof ORDER[number];
 const PHASES: Record<Phase, typeof deletePayloadBatch> = {
   payloads: deletePayloadBatch,
   events: deleteEventBatch,
+  keys: deleteKeyBatch,
 };
 
 /**
@@ -149,6 +188,7 @@ export async function deleteExpiredRows(
     payloads: 0,
     attempts: 0,
     events: 0,
+    keys: 0,
     batches: 0,
     longestBatchMs: 0,
     next: null,
@@ -178,11 +218,12 @@ export async function deleteExpiredRows(
     heartbeat(position);
   } while (position && Date.now() < deadline);
   progress.next = position;
-  if (progress.payloads + progress.events > 0) {
+  if (progress.payloads + progress.events + progress.keys > 0) {
     log.info("retention deleted old rows", {
       payloads: progress.payloads,
       attempts: progress.attempts,
       events: progress.events,
+      keys: progress.keys,
       batches: progress.batches,
     });
   }
