@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
-import { Badge, Flash, Page, Time } from "./layout.tsx";
+import { Badge, bannerOnEveryPage, Flash, Page, Time } from "./layout.tsx";
 
 const COOKIE = "herald_key";
 
@@ -15,6 +15,8 @@ export interface DashboardOptions {
   callApi: (path: string, init: RequestInit, env?: unknown) => Promise<Response>;
   temporalUiUrl?: string;
   namespace: string;
+  /** A warning for every page (no worker polls, say), or undefined. */
+  banner?: () => Promise<string | undefined>;
 }
 
 interface Webhook {
@@ -50,6 +52,7 @@ interface Payload {
 /** Builds the dashboard's routes. */
 export function dashboardRouter(options: DashboardOptions) {
   const app = new Hono();
+  app.use("*", bannerOnEveryPage(options.banner));
 
   async function call(c: Context, method: string, path: string, body?: unknown) {
     const key = getCookie(c, COOKIE) ?? "";

@@ -3,6 +3,7 @@ import { Client } from "@temporalio/client";
 import { NativeConnection, Runtime } from "@temporalio/worker";
 import type { Config } from "../config.ts";
 import { log } from "../log.ts";
+import { sdkMetricsAddress } from "./sdk_metrics.ts";
 
 /** How to reach Temporal, from the configuration. */
 export interface TemporalTarget {
@@ -32,11 +33,15 @@ export async function tlsOptions(target: Pick<TemporalTarget, "tls">) {
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's native logs into Herald's logs, once per process. */
+/**
+ * Routes the SDK's native logs into Herald's logs and turns its Prometheus exporter on (on a
+ * loopback port that /metrics scrapes), once per process.
+ */
 export function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
+    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress() } } },
     logger: {
       log() {},
       trace() {},
