@@ -204,7 +204,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         config.reconcile.intervalMs,
         config.reconcile.graceMs,
       );
-      const localWorker = worker;
+      const running = worker;
       cleanups.push(() => running.shutdown());
     }
 
