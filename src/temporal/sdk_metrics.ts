@@ -6,14 +6,16 @@ import { withinMs } from "../deadline.ts";
 
 let address: string | undefined;
 
-/** The loopback address of the SDK's exporter in this process, chosen once. */
-export function sdkMetricsAddress(): string {
-  if (!address) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    address = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-    listener.close();
-  }
-  return address;
+/** A loopback address nobody listens on now, for the SDK's exporter to bind. */
+export function freeLoopbackAddress(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close();
+  return `127.0.0.1:${listener.addr.port}`;
+}
+
+/** Records where the SDK's exporter serves, once a runtime bound it: /metrics reads it there. */
+export function setSdkMetricsAddress(bound: string): void {
+  address = bound;
 }
 
 /**
