@@ -7,13 +7,13 @@ import { msToTs } from "@temporalio/common/lib/time.js";
 import { TaskQueueKindValue, TaskQueueTypeValue } from "./task_queues.ts";
 
 /**
- * How long Temporal keeps a closed workflow's history: Herald's retention of its own records
- * (RETENTION's default, 30 days), so a payload's workflow can be looked at as long as the payload.
+ * How long Temporal keeps a closed workflow's history in a namespace Herald creates: the default
+ * of RETENTION (30 days), so a payload's workflow can be looked at as long as the payload.
  */
-export const NAMESPACE_RETENTION_DAYS = 30;
+export const NAMESPACE_RETENTION_MS = 30 * 86_400_000;
 
-/** Temporal refuses a workflow execution retention under one day. */
-const MIN_RETENTION_DAYS = 1;
+/** Temporal Cloud and global namespaces refuse a workflow execution retention under one day. */
+const MIN_RETENTION_MS = 86_400_000;
 
 /** gRPC status codes of Temporal's answers. */
 const NOT_FOUND = 5;
@@ -32,7 +32,8 @@ export interface NamespaceCheck {
   secured?: boolean;
   /** A task queue to probe, to know the new namespace is served (not only stored). */
   taskQueue: string;
-  retentionDays?: number;
+  /** The retention to create it with; NAMESPACE_RETENTION_MS unless given. */
+  retentionMs?: number;
   progress?: (message: string) => void;
 }
 
@@ -45,10 +46,15 @@ function isNotFound(err: unknown): boolean {
   return (err as { code?: number })?.code === NOT_FOUND;
 }
 
+/** A retention as the CLI takes it: whole days (`30d`), else whole hours (`36h`). */
+function retentionFlag(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${Math.ceil(ms / 3_600_000)}h`;
+}
+
 /** The CLI command that creates the namespace as Herald would. */
-export function createNamespaceCommand(namespace: string, address: string, days: number): string {
+export function createNamespaceCommand(namespace: string, address: string, ms: number): string {
   return `temporal operator namespace create --namespace ${namespace} --address ${address} ` +
-    `--retention ${days}d`;
+    `--retention ${retentionFlag(ms)}`;
 }
 
 /**
@@ -64,21 +70,23 @@ export async function ensureNamespace(client: Client, check: NamespaceCheck): Pr
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  const days = Math.max(MIN_RETENTION_DAYS, check.retentionDays ?? NAMESPACE_RETENTION_DAYS);
+  const retentionMs = Math.max(MIN_RETENTION_MS, check.retentionMs ?? NAMESPACE_RETENTION_MS);
   if (!check.create) {
-    const command = createNamespaceCommand(namespace, check.address, days);
+    const command = createNamespaceCommand(namespace, check.address, retentionMs);
     throw new NamespaceMissing(
       `The Temporal namespace "${namespace}" does not exist on ${check.address}. Create it with\n` +
         `  ${command}${check.secured ? " (plus your --tls or --api-key options)" : ""}\n` +
         "then start Herald again, or set TEMPORAL_CREATE_NAMESPACE=true to let Herald create it.",
     );
   }
-  check.progress?.(`Creating the Temporal namespace ${namespace} (retention ${days} days)...`);
+  check.progress?.(
+    `Creating the Temporal namespace ${namespace} (retention ${retentionFlag(retentionMs)})...`,
+  );
   try {
     await service.registerNamespace({
       namespace,
       description: "Herald's webhook deliveries",
-      workflowExecutionRetentionPeriod: msToTs(`${days} days`),
+      workflowExecutionRetentionPeriod: msToTs(retentionMs),
     });
   } catch (err) {
     // Another Herald process created it at the same moment.
