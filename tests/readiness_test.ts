@@ -15,6 +15,8 @@ import {
 } from "./harness.ts";
 import { heraldCommand, killHard, spawnHerald } from "./processes.ts";
 import { startTcpProxy } from "./tcp_proxy.ts";
+import { artifactPath, launchBrowser } from "./browser.ts";
+import type { Browser } from "playwright-core";
 import { loadConfig } from "../src/config.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
 import { connectTemporal, temporalClient } from "../src/temporal/client.ts";
@@ -161,6 +163,7 @@ test(
     const env = testEnv(infra, { TEMPORAL_TASK_QUEUE: taskQueue });
     const api = await spawnHerald("api", env);
     let worker: Herald | undefined;
+    let browser: Browser | undefined;
     try {
       const apiUrl = api.apiUrl!;
       const readiness = async () => {
@@ -182,26 +185,21 @@ test(
           new RegExp(`^herald_task_queue_pollers\\{queue="${queue}"\\} 0$`, "m"),
         );
       }
-      // The banner is on every page: the sign-in page, and a signed-in one.
+      // The banner is on every page of the dashboard: the sign-in page, and a signed-in one.
       const org = await callApi(apiUrl, "POST", "/v1/organizations", ADMIN_TOKEN, {
         name: "Idle",
         plan: "business",
       });
-      const signIn = await fetch(`${apiUrl}/sign-in`, {
-        method: "POST",
-        body: new URLSearchParams({ apiKey: org.body.apiKey }),
-        redirect: "manual",
-      });
-      await signIn.body?.cancel();
-      const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
-      const page = async (path: string) =>
-        await (await fetch(`${apiUrl}${path}`, { headers: { cookie } })).text();
-      for (const html of [await (await fetch(`${apiUrl}/`)).text(), await page("/webhooks")]) {
-        assert.match(
-          html,
-          /<div class="banner" role="status" id="banner">No worker polls the task queues/,
-        );
-      }
+      browser = await launchBrowser();
+      const page = await browser.newPage();
+      await page.goto(`${apiUrl}/`);
+      const waiting = /^No worker polls the task queues .*wait until a worker runs/;
+      assert.match(await page.textContent("#banner") ?? "", waiting);
+      await page.fill("input[name=apiKey]", org.body.apiKey);
+      await page.click("button[type=submit]");
+      await page.waitForURL("**/webhooks");
+      assert.match(await page.textContent("[role=status]#banner") ?? "", waiting);
+      await page.screenshot({ path: await artifactPath("no-worker-banner.png"), fullPage: true });
 
       // A worker starts polling: within the few seconds the answer is reused, all three say so.
       worker = await workerAlone({ TEMPORAL_TASK_QUEUE: taskQueue });
@@ -210,13 +208,15 @@ test(
         return answer.warning === undefined && answer.pollers[queues[0]!] >= 1 &&
           answer.pollers[queues[1]!] >= 1;
       });
-      assert.doesNotMatch(await page("/webhooks"), /id="banner"/);
+      await page.reload();
+      assert.equal(await page.locator("#banner").count(), 0);
       const polled = await (await fetch(`${apiUrl}/metrics`)).text();
       assert.match(
         polled,
         new RegExp(`^herald_task_queue_pollers\\{queue="${taskQueue}"\\} 1$`, "m"),
       );
     } finally {
+      await browser?.close();
       await worker?.stop();
       await killHard(api);
     }
