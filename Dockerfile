@@ -14,10 +14,12 @@ RUN deno cache main.ts \
   && chown -R deno:deno /app
 USER deno
 
-ENV HOST=0.0.0.0 PORT=8080 HERALD_DATA_DIR=/app/data
-EXPOSE 8080
+ENV HOST=0.0.0.0 PORT=8080 WORKER_METRICS_PORT=9464 HERALD_DATA_DIR=/app/data
+# The API serves on PORT; a worker alone serves /healthz, /readyz and /metrics on WORKER_METRICS_PORT.
+EXPOSE 8080 9464
+# Each role's own port: the API's, else the worker's (a container runs one of them).
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
-  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:8080/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+  CMD ["deno", "eval", "const up = (v) => fetch('http://127.0.0.1:' + Deno.env.get(v) + '/healthz').then((r) => r.ok, () => false); Deno.exit((await up('PORT')) || (await up('WORKER_METRICS_PORT')) ? 0 : 1)"]
 
 # The same command the tests run; override with `deno task worker` for the worker.
 CMD ["deno", "task", "api"]

@@ -35,6 +35,9 @@ async function main(mode: string): Promise<void> {
     lines.push(`  API:         ${herald.apiUrl}`);
     lines.push(`  API docs:    ${herald.apiUrl}/docs`);
   }
+  if (herald.workerUrl) {
+    lines.push(`  Worker:      ${herald.workerUrl} (/healthz, /readyz, /metrics)`);
+  }
   lines.push(`  Temporal:    ${herald.temporalAddress} (namespace ${config.temporal.namespace})`);
   if (herald.temporalUiUrl) lines.push(`  Temporal UI: ${herald.temporalUiUrl}`);
   if (herald.adminToken.generated) {

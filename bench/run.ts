@@ -105,6 +105,7 @@ const temporal = externalTemporal
 const temporalPid = () => temporal.pid === undefined ? undefined : childrenOf(temporal.pid)[0];
 const env = {
   PORT: "0",
+  WORKER_METRICS_PORT: "0",
   HERALD_DATA_DIR: await Deno.makeTempDir({ prefix: "herald-bench-" }),
   DATABASE_URL: dbUrl.toString(),
   TEMPORAL_ADDRESS: temporal.address,

@@ -91,6 +91,8 @@ export const envSchema = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default("default"),
+  TEMPORAL_CREATE_NAMESPACE: z.enum(["true", "false", "1", "0", ""]).optional()
+    .transform((v) => (v === undefined || v === "" ? undefined : v === "true" || v === "1")),
   TEMPORAL_UI_URL: optionalText.pipe(z.url().optional()),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default("herald-deliveries"),
   TEMPORAL_API_KEY: optionalText,
@@ -113,6 +115,7 @@ export const envSchema = z.object({
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   METRICS_TOKEN: optionalText,
   TRUST_PROXY: flag,
+  WORKER_METRICS_PORT: port(9464),
   MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -128,6 +131,8 @@ export interface Config {
     devPort: number;
     uiPort: number;
     namespace: string;
+    /** Create the namespace at start when it is missing (default: only on the embedded server). */
+    createNamespace: boolean;
     taskQueue: string;
     /** The Web UI of an external cluster, for links from the dashboard. */
     uiUrl: string | undefined;
@@ -155,6 +160,8 @@ export interface Config {
   apiRateLimit: number;
   /** The bearer token /metrics requires; unset leaves it open. */
   metricsToken: string | undefined;
+  /** Port of the worker's /healthz, /readyz and /metrics when it runs without the API. */
+  workerMetricsPort: number;
   /** Failed authentications per minute per client address; 0 turns the throttle off. */
   authFailureLimit: number;
   /** Whether a proxy in front sets X-Forwarded-Proto and X-Forwarded-Host (dashboard cookies, origin checks). */
@@ -190,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
+      createNamespace: e.TEMPORAL_CREATE_NAMESPACE ?? !e.TEMPORAL_ADDRESS,
       uiUrl: e.TEMPORAL_UI_URL,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       apiKey: e.TEMPORAL_API_KEY,
@@ -216,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
     trustProxy: e.TRUST_PROXY,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },
     retentionMs: e.RETENTION,

@@ -14,6 +14,9 @@ import { type RunningWorker, startWorker } from "../workers/worker.ts";
 import { log } from "./log.ts";
 import { makeDataDirPrivate } from "./data_dir.ts";
 import type { Resolver } from "./net/url_addresses.ts";
+import { ensureNamespace } from "./temporal/namespace.ts";
+import { checkPortsFree, httpUrl, type PortUse, serveOn } from "./ports.ts";
+import { workerProbesApp } from "./api/probes.ts";
 
 /** Which halves run in this process. */
 export interface HeraldRoles {
@@ -29,6 +32,8 @@ export interface Herald {
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   apiUrl: string | undefined;
+  /** Where a worker that runs without the API serves /healthz, /readyz and /metrics. */
+  workerUrl: string | undefined;
   adminToken: { token: string; generated: boolean; file?: string };
   worker: RunningWorker | undefined;
   /** Stops the API (finishing requests in flight), the worker, storage, then Temporal. */
@@ -73,6 +78,25 @@ async function registerSearchAttributes(client: Client, progress: (m: string) =>
   }
 }
 
+/** The ports this process will listen on, with the variables that set them. */
+function portsToListenOn(config: Config, roles: HeraldRoles): PortUse[] {
+  const uses: PortUse[] = [];
+  if (roles.api) uses.push({ host: config.host, port: config.port, variable: "PORT" });
+  else if (roles.worker) {
+    uses.push({
+      host: config.host,
+      port: config.workerMetricsPort,
+      variable: "WORKER_METRICS_PORT",
+    });
+  }
+  if (!config.temporal.address) {
+    const host = "127.0.0.1";
+    uses.push({ host, port: config.temporal.devPort, variable: "TEMPORAL_DEV_PORT" });
+    uses.push({ host, port: config.temporal.uiPort, variable: "TEMPORAL_UI_PORT" });
+  }
+  return uses;
+}
+
 /** Starts Herald; on failure, stops whatever it had started. */
 export async function startHerald(config: Config, options: StartOptions): Promise<Herald> {
   const progress = options.progress ?? ((m: string) => console.log(m));
@@ -83,6 +107,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     }
   };
   try {
+    checkPortsFree(portsToListenOn(config, options.roles));
     if (!config.databaseUrl || !config.temporal.address || !config.adminToken) {
       await makeDataDirPrivate(config.dataDir);
       // Embedded PostgreSQL writes its files with an explicit mode; the directory (0700) keeps
@@ -134,9 +159,35 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     const connection = await connectTemporal(target);
     cleanups.push(() => connection.close());
     const temporal = temporalClient(connection, target.namespace);
+    await ensureNamespace(temporal, {
+      address,
+      create: config.temporal.createNamespace,
+      secured: config.temporal.tls.enabled,
+      taskQueue: target.taskQueue,
+      // Histories kept as long as their payloads (RETENTION=0 keeps payloads for ever, which
+      // Temporal cannot: the default then).
+      retentionMs: config.retentionMs || undefined,
+      progress,
+    });
     if (!devServer) await registerSearchAttributes(temporal, progress);
 
     let worker: RunningWorker | undefined;
+    let workerUrl: string | undefined;
+    if (options.roles.worker && !options.roles.api) {
+      // A worker alone serves its probes on its own port; with the API they are the API's.
+      const probes = workerProbesApp({
+        db: database.db,
+        temporal,
+        metricsToken: config.metricsToken,
+        workerRunning: () => worker?.running() ?? false,
+      });
+      const server = serveOn(
+        { host: config.host, port: config.workerMetricsPort, variable: "WORKER_METRICS_PORT" },
+        probes.fetch,
+      );
+      cleanups.push(() => server.shutdown());
+      workerUrl = httpUrl(config.host, server.addr.port);
+    }
     if (options.roles.worker) {
       progress("Starting the Temporal worker...");
       const caCerts = [...(options.caCerts ?? [])];
@@ -166,6 +217,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
     let apiUrl: string | undefined;
     if (options.roles.api) {
+      const localWorker = worker;
       const app = createApp({
         db: database.db,
         temporal,
@@ -174,14 +226,11 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
         beforeStart: options.beforeStart,
         resolve: options.resolve,
+        workerRunning: localWorker ? () => localWorker.running() : undefined,
       });
-      const server = Deno.serve(
-        { hostname: config.host, port: config.port, onListen: () => {} },
-        app.fetch,
-      );
+      const server = serveOn({ host: config.host, port: config.port, variable: "PORT" }, app.fetch);
       cleanups.push(() => server.shutdown());
-      const port = server.addr.port;
-      apiUrl = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+      apiUrl = httpUrl(config.host, server.addr.port);
     }
 
     let stopped: Promise<void> | undefined;
@@ -192,6 +241,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
       temporalAddress: address,
       temporalUiUrl: devServer?.uiUrl,
       apiUrl,
+      workerUrl,
       adminToken,
       worker,
       stop: () => (stopped ??= stopAll()),

@@ -67,6 +67,9 @@ test(
     for (const name of ["postgres", "temporal", "temporal-ui", "worker"]) {
       assert.equal(services[name].ports, undefined, `${name} publishes no port`);
     }
+    // Each role's health check asks its own port: the API's, and the worker's probe port.
+    assert.match(services.api.healthcheck.test.join(" "), /127\.0\.0\.1:8080\/healthz/);
+    assert.match(services.worker.healthcheck.test.join(" "), /127\.0\.0\.1:9464\/healthz/);
     // Without an admin token the stack refuses to start, rather than ship a default one.
     const bare = await new Deno.Command(compose![0]!, {
       args: [...compose!.slice(1), "-f", `${root}compose.yaml`, "config", "--format", "json"],
@@ -93,6 +96,7 @@ test("the Dockerfile: official Deno image, cached dependency layer, non-root, he
   // The workflow bundle is built into the image, so workers start without the bundler.
   assert.match(dockerfile, /deno run [^\n]*workers\/bundle\.ts/);
   assert.match(dockerfile, /HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/);
+  assert.match(dockerfile, /^ENV [^\n]*WORKER_METRICS_PORT=9464/m);
   assert.ok(dockerfile.includes("ENV HOST=0.0.0.0"));
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
   assert.ok(cmd);
@@ -106,5 +110,39 @@ test("the Dockerfile: official Deno image, cached dependency layer, non-root, he
   const ignore = await Deno.readTextFile(`${root}.dockerignore`).catch(() => "");
   for (const path of ["node_modules", ".bin", "data"]) {
     assert.ok(ignore.split("\n").includes(path), `.dockerignore leaves out ${path}`);
+  }
+});
+
+test("the image's health check passes on the API's port or, for a worker alone, on its own", async () => {
+  const dockerfile = await Deno.readTextFile(`${root}Dockerfile`);
+  const command = /^\s*CMD (\[.*\])$/m.exec(dockerfile.split("HEALTHCHECK")[1]!)?.[1];
+  assert.ok(command, "HEALTHCHECK has a CMD in exec form");
+  const [deno, ...args] = JSON.parse(command) as string[];
+  assert.equal(deno, "deno");
+  const check = async (env: Record<string, string>) =>
+    (await new Deno.Command(Deno.execPath(), { args, env, stdout: "null", stderr: "null" })
+      .output()).code;
+  const healthz = (ok: boolean) =>
+    Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req) =>
+        new URL(req.url).pathname === "/healthz"
+          ? new Response("{}", { status: ok ? 200 : 503 })
+          : new Response("", { status: 404 }),
+    );
+  const closed = () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    listener.close();
+    return String(listener.addr.port);
+  };
+  const [api, worker, sick] = [healthz(true), healthz(true), healthz(false)];
+  try {
+    const port = (server: Deno.HttpServer<Deno.NetAddr>) => String(server.addr.port);
+    assert.equal(await check({ PORT: port(api), WORKER_METRICS_PORT: closed() }), 0, "API");
+    assert.equal(await check({ PORT: closed(), WORKER_METRICS_PORT: port(worker) }), 0, "worker");
+    assert.equal(await check({ PORT: closed(), WORKER_METRICS_PORT: closed() }), 1, "nothing");
+    assert.equal(await check({ PORT: port(sick), WORKER_METRICS_PORT: closed() }), 1, "a 503");
+  } finally {
+    await Promise.all([api, worker, sick].map((server) => server.shutdown()));
   }
 });

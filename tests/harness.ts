@@ -102,6 +102,8 @@ const stacks = new Map<string, Promise<Stack>>();
 export function testEnv(infra: Infra, env: Record<string, string>): Record<string, string> {
   return {
     PORT: "0",
+    // Workers run side by side in tests: each picks a free port for its probes.
+    WORKER_METRICS_PORT: "0",
     HERALD_DATA_DIR: Deno.makeTempDirSync({ prefix: "herald-data-" }),
     TEMPORAL_ADDRESS: infra.temporal.address,
     ADMIN_TOKEN,

@@ -1,8 +1,22 @@
 /** Logs and metrics, as an operator sees them. */
 import assert from "node:assert/strict";
-import { api, createOrganization, stack, stopStackAfterTests, test, waitFor } from "./harness.ts";
+import {
+  ADMIN_TOKEN,
+  api,
+  callApi,
+  createOrganization,
+  sharedInfra,
+  stack,
+  stopStackAfterTests,
+  test,
+  testEnv,
+  usesPostgres,
+  waitFor,
+} from "./harness.ts";
+import { killHard, spawnHerald } from "./processes.ts";
 import { startReceiver } from "./receiver.ts";
 import { setLogLevel, setLogSink } from "../src/log.ts";
+import { heraldTaskQueues } from "../src/temporal/task_queues.ts";
 
 test("logs and /metrics show each request and attempt of a delivery", async () => {
   const s = await stack();
@@ -52,11 +66,105 @@ test("logs and /metrics show each request and attempt of a delivery", async () =
     );
     assert.match(metrics, /^herald_payloads\{status="pending"\} \d+$/m);
     assert.match(metrics, /^herald_webhooks\{status="active"\} [1-9]/m);
+    // In one process, the same /metrics shows the worker's side: the Temporal SDK's own metrics,
+    // and Temporal's count of the pollers of each of Herald's task queues.
+    assert.match(metrics, /^temporal_workflow_completed\{[^}]*\} [1-9]/m);
+    for (const queue of heraldTaskQueues(s.taskQueue)) {
+      assert.match(
+        metrics,
+        new RegExp(`^herald_task_queue_pollers\\{queue="${queue}"\\} [1-9]`, "m"),
+      );
+    }
   } finally {
     setLogSink(previous);
     setLogLevel("error");
     await receiver.close();
   }
 });
+
+test(
+  "in split mode the worker serves /healthz, /readyz and /metrics on WORKER_METRICS_PORT",
+  async () => {
+    const infra = await sharedInfra();
+    const metricsToken = "metrics-token-0123456789";
+    const env = testEnv(infra, {
+      TEMPORAL_TASK_QUEUE: `herald-split-${crypto.randomUUID().slice(0, 6)}`,
+      METRICS_TOKEN: metricsToken,
+      WORKER_METRICS_PORT: "0",
+    });
+    const [apiProcess, workerProcess] = await Promise.all([
+      spawnHerald("api", env),
+      spawnHerald("worker", env),
+    ]);
+    const receiver = await startReceiver();
+    try {
+      const apiUrl = apiProcess.apiUrl!;
+      const workerUrl = /Worker:\s+(http:\/\/\S+)/.exec(workerProcess.banner)?.[1];
+      assert.ok(workerUrl, workerProcess.banner);
+      assert.equal(workerProcess.apiUrl, undefined, "a worker alone serves no API");
+      assert.doesNotMatch(apiProcess.banner, /Worker:/);
+
+      const health = await fetch(`${workerUrl}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal((await health.json()).status, "ok");
+      const ready = await fetch(`${workerUrl}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), {
+        status: "ready",
+        database: "ok",
+        temporal: "ok",
+        worker: "running",
+      });
+      const elsewhere = await fetch(`${workerUrl}/v1/webhooks`);
+      assert.equal(elsewhere.status, 404, "the worker's port serves no API");
+      await elsewhere.body?.cancel();
+
+      const org = await callApi(apiUrl, "POST", "/v1/organizations", ADMIN_TOKEN, {
+        name: "Split",
+        plan: "business",
+      });
+      await callApi(apiUrl, "POST", "/v1/webhooks", org.body.apiKey, { url: receiver.url });
+      await callApi(apiUrl, "POST", "/v1/contacts", org.body.apiKey, { fields: { a: "b" } });
+      await waitFor("the delivery", () => receiver.received.length === 1);
+
+      // METRICS_TOKEN guards the worker's /metrics as it guards the API's.
+      const refused = await fetch(`${workerUrl}/metrics`);
+      assert.equal(refused.status, 401);
+      assert.equal((await refused.json()).error.code, "unauthorized");
+      const scrape = async (url: string) => {
+        const response = await fetch(`${url}/metrics`, {
+          headers: { authorization: `Bearer ${metricsToken}` },
+        });
+        assert.equal(response.status, 200);
+        assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+        return await response.text();
+      };
+      // The delivery counters live in the worker that delivered; the Temporal SDK's own metrics
+      // come from the worker's side of the SDK (its workflow ends just after the attempt).
+      const workerMetrics = await waitFor(
+        "the worker's delivery and workflow counters",
+        async () => {
+          const text = await scrape(workerUrl);
+          return /^herald_deliveries_total\{outcome="delivered"\} 1$/m.test(text) &&
+            /^temporal_workflow_completed\{[^}]*\} [1-9]/m.test(text) && text;
+        },
+      );
+      assert.match(workerMetrics, /^herald_attempts_total\{outcome="success"\} 1$/m);
+      assert.match(workerMetrics, /^herald_attempt_duration_seconds_count 1$/m);
+      assert.match(
+        workerMetrics,
+        /^temporal_num_pollers\{[^}]*poller_type="workflow_task"[^}]*\} [1-9]/m,
+      );
+      const apiMetrics = await scrape(apiUrl);
+      assert.doesNotMatch(apiMetrics, /^herald_deliveries_total\{/m);
+      assert.match(apiMetrics, /^temporal_request\{[^}]*\} [1-9]/m);
+      assert.match(apiMetrics, /^herald_task_queue_pollers\{queue="herald-split-\w+"\} [1-9]/m);
+    } finally {
+      await Promise.all([killHard(apiProcess), killHard(workerProcess)]);
+      await receiver.close();
+    }
+  },
+  { ignore: !usesPostgres },
+);
 
 stopStackAfterTests();

@@ -29,7 +29,13 @@ test("deno task start runs everything embedded, prints URLs and the admin token,
 
   const ready = await fetch(`${apiUrl}/readyz`);
   assert.equal(ready.status, 200);
-  assert.deepEqual(await ready.json(), { status: "ready", database: "ok", temporal: "ok" });
+  const readiness = await ready.json();
+  assert.deepEqual(
+    [readiness.status, readiness.database, readiness.temporal, readiness.worker],
+    ["ready", "ok", "ok", "running"],
+  );
+  // Its own worker polls: no warning that events wait for one.
+  assert.equal(readiness.warning, undefined);
   const org = await fetch(`${apiUrl}/v1/organizations`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

@@ -22,6 +22,8 @@ const SHUTDOWN_LIMIT_MS = SHUTDOWN_GRACE_MS + 10_000;
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
+  /** Whether every task queue's worker is running (not starting, stopping or stopped). */
+  running(): boolean;
   /** Stops polling, lets running activities finish, and closes the connection. */
   shutdown(): Promise<void>;
 }
@@ -102,6 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
     return {
       done,
+      running: () => workers.every((worker) => worker.getState() === "RUNNING"),
       async shutdown() {
         for (const worker of workers) if (worker.getState() === "RUNNING") worker.shutdown();
         // Bounded: a stop never waits on the SDK for ever. Past the grace time, whatever was

@@ -4,8 +4,6 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
-import { timingSafeEqual } from "../domain/secrets.ts";
-import { OPEN_STATUSES } from "../domain/types.ts";
 import { checkBody, checkPathAndQuery } from "./input.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { AuthFailures } from "./auth_failures.ts";
@@ -16,31 +14,18 @@ import { webhookStatsRouter } from "./webhook_stats.ts";
 import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
 import { payloadsRouter } from "./payloads.ts";
-import { pingDatabase } from "../db/mod.ts";
-import { pingTemporal } from "../temporal/client.ts";
 import { log } from "../log.ts";
-import { metrics, renderGauges, renderMetrics } from "../metrics.ts";
+import { metrics } from "../metrics.ts";
+import { probesRouter } from "./probes.ts";
+import { PollerWatch } from "../usecases/readiness.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
 import { closeSession, findSession, openSession } from "../usecases/dashboard_sessions.ts";
 import { docsRouter } from "./docs.ts";
-import { withinMs } from "../deadline.ts";
-
-/** How long the database gauges of /metrics are reused. */
-const GAUGE_TTL_MS = 10_000;
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-async function answers(check: () => Promise<unknown>, timeoutMs = 2_000): Promise<boolean> {
-  try {
-    await withinMs(check(), timeoutMs, "the check");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The policy of every answer that sets none: the dashboard's pages load only Herald's own
@@ -63,6 +48,12 @@ export function createApp(given: AppDeps) {
     authFailures: given.authFailures ?? new AuthFailures(given.config.authFailureLimit),
   };
   const app = new OpenAPIHono<AppEnv>();
+  // One reader of Temporal's task queue description for /readyz, /metrics and the dashboard.
+  const pollers = new PollerWatch(
+    deps.temporal,
+    deps.config.temporal.taskQueue,
+    deps.workerRunning,
+  );
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -101,72 +92,17 @@ export function createApp(given: AppDeps) {
   app.use("*", checkPathAndQuery);
   app.use("/v1/*", checkBody);
 
-  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
-  app.get("/readyz", async (c) => {
-    const [database, temporal] = await Promise.all([
-      answers(() => pingDatabase(deps.db)),
-      answers(() => pingTemporal(deps.temporal)),
-    ]);
-    if (database && temporal) return c.json({ status: "ready", database: "ok", temporal: "ok" });
-    const down = [!database && "PostgreSQL", !temporal && "Temporal"].filter(Boolean).join(" and ");
-    return c.json(
-      new ApiError(503, "not_ready", `Not ready: ${down} does not answer`, [
-        ...(!database ? [{ path: "database", message: "does not answer" }] : []),
-        ...(!temporal ? [{ path: "temporal", message: "does not answer" }] : []),
-      ]).toJSON(),
-      503,
-    );
-  });
-
-  // The database gauges count open payloads only (an index range, not the whole table), and
-  // are read at most once per GAUGE_TTL_MS however often Prometheus scrapes.
-  let gauges: { at: number; text: Promise<string> } | undefined;
-  const readGauges = async () => {
-    const [payloads, webhooks] = await Promise.all([
-      deps.db.selectFrom("payloads").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-        .where("status", "in", OPEN_STATUSES).groupBy("status").execute(),
-      deps.db.selectFrom("webhooks").select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-        .where("deleted_at", "is", null).groupBy("status").execute(),
-    ]);
-    return renderGauges([
-      {
-        name: "herald_payloads",
-        help: "Open payloads by status (pending: no workflow yet; delivering: its workflow runs)",
-        values: OPEN_STATUSES.map((status) => [
-          { status },
-          Number(payloads.find((r) => r.status === status)?.n ?? 0),
-        ]),
-      },
-      {
-        name: "herald_webhooks",
-        help: "Webhooks by status",
-        values: webhooks.map((r) => [{ status: r.status }, Number(r.n)]),
-      },
-    ]);
-  };
-  app.get("/metrics", async (c) => {
-    const token = deps.config.metricsToken;
-    if (
-      token &&
-      !timingSafeEqual(
-        /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "",
-        token,
-      )
-    ) {
-      throw new ApiError(
-        401,
-        "unauthorized",
-        "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>",
-      );
-    }
-    if (!gauges || performance.now() - gauges.at > GAUGE_TTL_MS) {
-      const text = readGauges();
-      gauges = { at: performance.now(), text };
-      text.catch(() => (gauges = undefined));
-    }
-    const body = renderMetrics([]) + await gauges.text;
-    return c.text(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-  });
+  app.route(
+    "/",
+    probesRouter({
+      db: deps.db,
+      temporal: deps.temporal,
+      metricsToken: deps.config.metricsToken,
+      workerRunning: deps.workerRunning,
+      pollers,
+      databaseGauges: true,
+    }),
+  );
 
   app.route("/v1/organizations", organizationsRouter(deps));
   app.route("/v1/webhooks", webhooksRouter(deps));
@@ -208,6 +144,7 @@ export function createApp(given: AppDeps) {
       trustProxy: deps.config.trustProxy,
       temporalUiUrl: deps.temporalUiUrl,
       namespace: deps.config.temporal.namespace,
+      banner: () => pollers.waitingForWorkers(),
     }),
   );
 

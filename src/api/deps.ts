@@ -25,6 +25,8 @@ export interface AppDeps {
   beforeStart?: () => Promise<void>;
   /** How webhook host names resolve when a webhook is saved (tests hand in their own). */
   resolve?: Resolver;
+  /** Whether the worker of this process runs (`deno task start`), for /readyz. */
+  workerRunning?: () => boolean;
 }
 
 /** The use cases' dependencies, from the API's. */

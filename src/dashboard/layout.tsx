@@ -1,6 +1,22 @@
 /** The dashboard's page frame and small shared pieces. */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./guard.ts";
+import type { MiddlewareHandler } from "hono";
+
+/** The banner of the request being rendered: set once per request, read by every page. */
+const banner = new AsyncLocalStorage<string | undefined>();
+
+/**
+ * Middleware that shows what `read` says (that no worker polls, say) as a banner on every page
+ * rendered while the request runs; nothing when it says nothing or fails.
+ */
+export function bannerOnEveryPage(read?: () => Promise<string | undefined>): MiddlewareHandler {
+  return async (_c, next) => {
+    const text = read ? await read().catch(() => undefined) : undefined;
+    await banner.run(text, next);
+  };
+}
 
 /** The dashboard's stylesheet, served at `/assets/dashboard.css` (no inline styles: see the CSP). */
 export const STYLESHEET = `
@@ -20,6 +36,7 @@ export const STYLESHEET = `
   .cancelled { background: #e4e7eb; color: #323f4b; }
   .card { background: #fff; padding: 16px; border: 1px solid #e4e7eb; border-radius: 6px; margin-bottom: 16px; }
   .error { background: #ffe3e3; color: #610404; padding: 10px 14px; border-radius: 6px; margin-bottom: 16px; }
+  .banner { background: #fff3c4; color: #5c4813; padding: 10px 24px; border-bottom: 1px solid #f0b429; }
   .notice { background: #e3f8ff; color: #035388; padding: 10px 14px; border-radius: 6px; margin-bottom: 16px; }
   code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
   pre { white-space: pre-wrap; word-break: break-all; margin: 0; }
@@ -81,6 +98,9 @@ export function Page(props: { title: string; csrf?: string; children?: Child }) 
             </PostForm>
           )}
         </header>
+        {banner.getStore() && (
+          <div class="banner" role="status" id="banner">{banner.getStore()}</div>
+        )}
         <main>{props.children}</main>
       </body>
     </html>

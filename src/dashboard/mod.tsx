@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
-import { Flash, Page, STYLESHEET } from "./layout.tsx";
+import { bannerOnEveryPage, Flash, Page, STYLESHEET } from "./layout.tsx";
 import {
   type DeliveryFilter,
   filterQuery,
@@ -44,6 +44,8 @@ export interface DashboardOptions {
   trustProxy: boolean;
   temporalUiUrl?: string;
   namespace: string;
+  /** A warning for every page (no worker polls, say), or undefined. */
+  banner?: () => Promise<string | undefined>;
 }
 
 /** Builds the dashboard's routes. */
@@ -58,6 +60,9 @@ export function dashboardRouter(options: DashboardOptions) {
     app.use(path, formLimit, guard);
   }
   app.use("/sign-in", formLimit);
+  for (const path of ["/", "/webhooks", "/webhooks/*", "/payloads/*"]) {
+    app.use(path, bannerOnEveryPage(options.banner));
+  }
 
   /** Calls the API as the session's organization, from the client's address. */
   async function call(c: Context<DashboardEnv>, method: string, path: string, body?: unknown) {

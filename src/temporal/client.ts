@@ -1,8 +1,10 @@
 /** Connects to Temporal through the SDK's native (Rust) connection, for the client and worker. */
 import { Client } from "@temporalio/client";
-import { NativeConnection, Runtime } from "@temporalio/worker";
+import { IllegalStateError } from "@temporalio/common";
+import { NativeConnection, Runtime, type RuntimeOptions } from "@temporalio/worker";
 import type { Config } from "../config.ts";
 import { log } from "../log.ts";
+import { freeLoopbackAddress, setSdkMetricsAddress } from "./sdk_metrics.ts";
 
 /** How to reach Temporal, from the configuration. */
 export interface TemporalTarget {
@@ -30,13 +32,10 @@ export async function tlsOptions(target: Pick<TemporalTarget, "tls">) {
   };
 }
 
-let runtimeInstalled = false;
-
-/** Routes the SDK's native logs into Herald's logs, once per process. */
-export function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
+/** The runtime's options: the SDK's native logs into Herald's, its metrics on `bindAddress`. */
+function runtimeOptions(bindAddress: string): RuntimeOptions {
+  return {
+    telemetryOptions: { metrics: { prometheus: { bindAddress } } },
     logger: {
       log() {},
       trace() {},
@@ -45,7 +44,31 @@ export function installRuntime(): void {
       warn: (m: string, meta?: Record<string, unknown>) => log.warn(m, describe(meta)),
       error: (m: string, meta?: Record<string, unknown>) => log.error(m, describe(meta)),
     } as never,
-  });
+  };
+}
+
+/** The SDK could not bind its metrics exporter: the port picked for it was taken meanwhile. */
+function exporterPortTaken(err: unknown): boolean {
+  return /prometheus metrics exporter: address already in use/i.test(String(err));
+}
+
+/**
+ * Installs the SDK's runtime unless one runs: its native logs go to Herald's logs, and its
+ * Prometheus exporter serves on a loopback port that /metrics reads. The SDK ends its runtime
+ * when the last connection closes and makes another for the next; each install takes a new port.
+ */
+export function installRuntime(): void {
+  for (let attempt = 1;; attempt++) {
+    const bindAddress = freeLoopbackAddress();
+    try {
+      Runtime.install(runtimeOptions(bindAddress));
+      setSdkMetricsAddress(bindAddress);
+      return;
+    } catch (err) {
+      if (err instanceof IllegalStateError) return;
+      if (!exporterPortTaken(err) || attempt >= 3) throw err;
+    }
+  }
 }
 
 /** The SDK's log metadata as plain fields: errors as their message and stack. */
@@ -64,12 +87,20 @@ function describe(meta: Record<string, unknown> | undefined): Record<string, unk
 export async function connectTemporal(
   target: Omit<TemporalTarget, "taskQueue">,
 ): Promise<NativeConnection> {
-  installRuntime();
-  return await NativeConnection.connect({
-    address: target.address,
-    apiKey: target.apiKey,
-    tls: await tlsOptions(target),
-  });
+  const tls = await tlsOptions(target);
+  for (let attempt = 1;; attempt++) {
+    installRuntime();
+    try {
+      return await NativeConnection.connect({
+        address: target.address,
+        apiKey: target.apiKey,
+        tls,
+      });
+    } catch (err) {
+      // The SDK made its runtime again with the last port, which was taken meanwhile.
+      if (!exporterPortTaken(err) || attempt >= 3) throw err;
+    }
+  }
 }
 
 /** A client over a native connection. */

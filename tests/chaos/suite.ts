@@ -103,6 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<PhaseReport[]> {
 
   const env = {
     PORT: "0",
+    WORKER_METRICS_PORT: "0",
     HERALD_DATA_DIR: dataDir,
     DATABASE_URL: proxied.toString(),
     TEMPORAL_ADDRESS: temporal.address,
