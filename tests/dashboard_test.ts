@@ -112,6 +112,13 @@ test("portal: a failing webhook deactivates; its payload opens to body and attem
         ["failed", "cancelled"].includes(await payloadStatus(s, org.apiKey, firstId)) &&
         ["failed", "cancelled"].includes(await payloadStatus(s, org.apiKey, secondId)),
     );
+    // A payload ends before its compensation reaches the webhook's lifecycle workflow.
+    await waitFor(
+      "the deactivation",
+      async () =>
+        (await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey })).body.status ===
+          "deactivated",
+    );
 
     const page = await browser.newPage();
     await signIn(page, s, org.apiKey);
