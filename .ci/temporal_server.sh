@@ -7,8 +7,9 @@
 #
 # 1. builds temporal-server and temporal-sql-tool into .bin/ from .ci/temporal-server/go.mod,
 #    which requires the CLI's module, so every version is the CLI's and its build cache is reused;
-# 2. drops and recreates the databases $TEMPORAL_DB and ${TEMPORAL_DB}_visibility and sets up
-#    their schema from the files shipped in the server module;
+# 2. drops and recreates the databases $TEMPORAL_TEST_DB and ${TEMPORAL_TEST_DB}_visibility
+#    (herald_temporal...; PGHOST, PGPORT, PGUSER, PGPASSWORD name the PostgreSQL server) and sets
+#    up their schema from the files shipped in the server module;
 # 3. starts the server on free ports, waits until its frontend answers, creates the namespace;
 # 4. runs COMMAND with TEST_TEMPORAL_ADDRESS set (without one, serves until Ctrl+C);
 # 5. stops the server and drops the databases, whatever happened.
@@ -18,9 +19,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export PATH="/usr/local/go/bin:$PATH"
 
-: "${PGHOST:=127.0.0.1}" "${PGPORT:=5432}" "${PGUSER:=postgres}"
-export PGHOST PGPORT PGUSER
-: "${TEMPORAL_DB:=herald_temporal}"
+: "${PGHOST:=127.0.0.1}" "${PGPORT:=5432}" "${PGUSER:=postgres}" "${PGPASSWORD:=}"
+export PGHOST PGPORT PGUSER PGPASSWORD
+: "${TEMPORAL_TEST_DB:=herald_temporal}"
 namespace=default
 retention=720h # 30 days, Herald's RETENTION: a payload's workflow stays as long as its record
 
@@ -30,7 +31,7 @@ sql_tool="$root/.bin/temporal-sql-tool"
 run_dir=$(mktemp -d -t herald-temporal-XXXXXX)
 log="$run_dir/server.log"
 server_pid=""
-databases=("$TEMPORAL_DB" "${TEMPORAL_DB}_visibility")
+databases=("$TEMPORAL_TEST_DB" "${TEMPORAL_TEST_DB}_visibility")
 
 say() { echo "temporal-server: $*"; }
 fail() {
@@ -96,7 +97,7 @@ for i in 0 1; do
   db=${databases[$i]}
   dir="$server_module/schema/postgresql/v12/${schema_dirs[$i]}/versioned"
   sql=("$sql_tool" --plugin postgres12 --endpoint "$PGHOST" --port "$PGPORT" --user "$PGUSER"
-    --database "$db")
+    --password "$PGPASSWORD" --database "$db")
   {
     "${sql[@]}" create-database &&
       "${sql[@]}" setup-schema -v 0.0 &&
@@ -128,8 +129,8 @@ datastore() {
         databaseName: $1
         connectAddr: "$PGHOST:$PGPORT"
         connectProtocol: tcp
-        user: $PGUSER
-        password: ""
+        user: "$PGUSER"
+        password: "$PGPASSWORD"
         maxConns: $2
         maxIdleConns: $2
         maxConnLifetime: 1h
