@@ -9,7 +9,6 @@ import { loadConfig } from "../src/config.ts";
 import { type DatabaseHandle, migrateToLatest, openPglite, openPostgres } from "../src/db/mod.ts";
 import { startDevServer } from "../src/temporal/dev_server.ts";
 import { connectTemporal } from "../src/temporal/client.ts";
-import { reconcilerScheduleId } from "../src/temporal/names.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
 import type { Resolver } from "../src/net/url_addresses.ts";
 import { setLogLevel } from "../src/log.ts";
@@ -133,19 +132,36 @@ async function externalTemporal(address: string): Promise<TestTemporal> {
   return { address, uiUrl: undefined, external: true, stop: () => Promise.resolve() };
 }
 
-/** Task queues of this run's Herald instances, whose reconciler schedules outlive an external server's run. */
+/** Task queues of this run's Herald instances, whose schedules outlive an external server's run. */
 const taskQueues = new Set<string>();
 
-/** Deletes the reconciler schedules this run left on an external server (their workers are gone). */
+/**
+ * Deletes the schedules this run's Herald instances made on an external server, whose workers are
+ * gone: Herald names each schedule `herald-<what>:<task queue>` (src/temporal/names.ts).
+ */
 async function deleteSchedules(address: string): Promise<void> {
   const connection = await connectTemporal({ address, namespace: "default" });
   try {
-    for (const queue of taskQueues) {
+    const ours: string[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await connection.workflowService.listSchedules({
+        namespace: "default",
+        maximumPageSize: 1000,
+        nextPageToken,
+      });
+      for (const { scheduleId } of page.schedules ?? []) {
+        const queue = /^herald-[a-z]+:(.+)$/.exec(scheduleId ?? "")?.[1];
+        if (queue && taskQueues.has(queue)) ours.push(scheduleId!);
+      }
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    for (const scheduleId of ours) {
       await connection.workflowService.deleteSchedule({
         namespace: "default",
-        scheduleId: reconcilerScheduleId(queue),
+        scheduleId,
         identity: "herald-tests",
-      }).catch(() => {}); // This queue's Herald never ran a worker, so it made no schedule.
+      });
     }
   } finally {
     await connection.close();
