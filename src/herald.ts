@@ -68,13 +68,46 @@ async function registerSearchAttributes(client: Client, progress: (m: string) =>
         ) => [name, protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
       ),
     });
-    progress(`Registered the search attributes ${SEARCH_ATTRIBUTES.join(", ")}.`);
   } catch (err) {
     if (/already exists/i.test(String(err))) return;
     log.warn("could not register the search attributes; register them as Keyword", {
       names: SEARCH_ATTRIBUTES,
       error: String(err),
     });
+    return;
+  }
+  await untilSearchAttributesUsable(client);
+  progress(`Registered the search attributes ${SEARCH_ATTRIBUTES.join(", ")}.`);
+}
+
+/**
+ * Waits until the frontend accepts the search attributes in a query. With SQL visibility, a
+ * frontend learns of new ones at its next namespace cache refresh (every 2 s by default), and
+ * refuses a workflow start that names them before then: the payload would wait for the reconciler.
+ */
+async function untilSearchAttributesUsable(client: Client, timeoutMs = 15_000) {
+  const query = SEARCH_ATTRIBUTES.map((name) => `${name} = ''`).join(" AND ");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.workflowService.countWorkflowExecutions({
+        namespace: client.options.namespace,
+        query,
+      });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        log.warn(
+          "the search attributes are registered, but the frontend does not accept them yet",
+          {
+            names: SEARCH_ATTRIBUTES,
+            error: String(err),
+          },
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 

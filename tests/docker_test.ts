@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "./harness.ts";
+import { RECOMMENDED_DYNAMIC_CONFIG } from "../src/temporal/dev_server.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
@@ -32,8 +33,16 @@ if (!compose) {
   );
 }
 
+/** The temporal-server version the tests' cluster builds: the one the Temporal CLI v1.5.1 pins. */
+async function clusterServerVersion(): Promise<string> {
+  const goMod = await Deno.readTextFile(`${root}.ci/temporal-server/go.mod`);
+  const version = /^\s*go\.temporal\.io\/server v(\S+)/m.exec(goMod)?.[1];
+  assert.ok(version, ".ci/temporal-server/go.mod pins go.temporal.io/server");
+  return version;
+}
+
 test(
-  "docker compose config parses compose.yaml: PostgreSQL, Temporal with its UI, API and worker apart",
+  "docker compose config parses compose.yaml: PostgreSQL, Temporal set up in steps with its UI, API and worker apart",
   async () => {
     const out = await new Deno.Command(compose![0]!, {
       args: [...compose!.slice(1), "-f", `${root}compose.yaml`, "config", "--format", "json"],
@@ -46,7 +55,15 @@ test(
     const services = config.services;
     assert.deepEqual(
       Object.keys(services).sort(),
-      ["api", "postgres", "temporal", "temporal-ui", "worker"],
+      [
+        "api",
+        "postgres",
+        "temporal",
+        "temporal-namespace",
+        "temporal-schema",
+        "temporal-ui",
+        "worker",
+      ],
     );
     for (const [name, task] of [["api", "api"], ["worker", "worker"]] as const) {
       const service = services[name];
@@ -59,12 +76,61 @@ test(
     }
     // Temporal keeps its state in the same PostgreSQL server; its Web UI talks to it.
     assert.equal(services.temporal.environment.POSTGRES_SEEDS, "postgres");
+    assert.equal(services.temporal.environment.DB, "postgres12");
     assert.equal(services["temporal-ui"].environment.TEMPORAL_ADDRESS, "temporal:7233");
+
+    // The server the tests run against, and admin tools of the same version for its setup.
+    const version = await clusterServerVersion();
+    assert.equal(services.temporal.image, `temporalio/server:${version}`);
+    for (const step of ["temporal-schema", "temporal-namespace"]) {
+      assert.ok(
+        services[step].image.startsWith(`temporalio/admin-tools:${version}-`),
+        `${step} runs admin tools ${version}: ${services[step].image}`,
+      );
+      assert.equal(services[step].restart, "no");
+    }
+    // Herald's dynamic config, mounted from the repository and named as the server's file.
+    const mounted = services.temporal.volumes.find((v: { source: string }) =>
+      v.source === `${root}src/temporal/dynamic_config.yaml`
+    );
+    assert.ok(mounted, JSON.stringify(services.temporal.volumes));
+    assert.equal(services.temporal.environment.DYNAMIC_CONFIG_FILE_PATH, mounted.target);
+    assert.equal(services.temporal.environment.NUM_HISTORY_SHARDS, "4");
+    // Setup in order: schema, server, namespace; Herald only after the namespace exists.
+    assert.equal(
+      services.temporal.depends_on["temporal-schema"].condition,
+      "service_completed_successfully",
+    );
+    // Both databases get the schema shipped with that server version, in the admin tools image.
+    // (`config` writes a `$` of the script as `$$`, compose's escape.)
+    const schemaScript = services["temporal-schema"].command.join("\n").replaceAll("$$", "$");
+    assert.match(schemaScript, /schema=\/etc\/temporal\/schema\/postgresql\/v12\n/);
+    assert.match(schemaScript, /for part in temporal visibility; do/);
+    assert.match(schemaScript, /update-schema -d "\$schema\/\$part\/versioned"/);
+    const namespaceScript = services["temporal-namespace"].command.join("\n");
+    assert.match(namespaceScript, /temporal operator namespace create -n default --retention 720h/);
+    assert.equal(services["temporal-namespace"].environment.TEMPORAL_ADDRESS, "temporal:7233");
+    for (const name of ["api", "worker"]) {
+      assert.equal(
+        services[name].depends_on["temporal-namespace"].condition,
+        "service_completed_successfully",
+        `${name} starts once the namespace exists`,
+      );
+    }
     // Only the API is published, and on loopback unless told otherwise.
     assert.equal(services.api.ports.length, 1);
     assert.equal(services.api.ports[0].target, 8080);
     assert.equal(services.api.ports[0].host_ip, "127.0.0.1");
-    for (const name of ["postgres", "temporal", "temporal-ui", "worker"]) {
+    for (
+      const name of [
+        "postgres",
+        "temporal",
+        "temporal-ui",
+        "worker",
+        "temporal-schema",
+        "temporal-namespace",
+      ]
+    ) {
       assert.equal(services[name].ports, undefined, `${name} publishes no port`);
     }
     // Each role's health check asks its own port: the API's, and the worker's probe port.
@@ -82,6 +148,17 @@ test(
   },
   { ignore: !compose },
 );
+
+test("the dynamic config compose.yaml mounts into Temporal is the one the embedded server runs with", async () => {
+  const file = await Deno.readTextFile(`${root}src/temporal/dynamic_config.yaml`);
+  // The file's shape: `key:` then `  - value: <JSON>`, one value per key, no constraints.
+  const entries = [...file.matchAll(/^([\w.]+):\n\s+- value: (.+)$/gm)]
+    .map(([, key, value]) => [key, JSON.parse(value!)]);
+  const keys = [...file.matchAll(/^([\w.]+):/gm)].map(([, key]) => key);
+  assert.equal(entries.length, keys.length, "every key has one value");
+  assert.deepEqual(Object.fromEntries(entries), RECOMMENDED_DYNAMIC_CONFIG);
+  assert.equal(RECOMMENDED_DYNAMIC_CONFIG["system.enableActivityEagerExecution"], true);
+});
 
 test("the Dockerfile: official Deno image, cached dependency layer, non-root, health check, deno tasks", async () => {
   const dockerfile = await Deno.readTextFile(`${root}Dockerfile`);

@@ -1,12 +1,14 @@
 /**
- * Starts the real stack for tests: a Temporal dev server on free ports, a fresh database on the
- * machine's PostgreSQL (TEST_DATABASE_URL or DATABASE_URL; PGlite when neither is set), and
- * Herald's API and worker in-process. Everything is shared by the tests of one run.
+ * Starts the real stack for tests: a Temporal dev server on free ports (or the running server named
+ * by TEST_TEMPORAL_ADDRESS), a fresh database on the machine's PostgreSQL (TEST_DATABASE_URL or
+ * DATABASE_URL; PGlite when neither is set), and Herald's API and worker in-process. Everything is
+ * shared by the tests of one run.
  */
 import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 import { type DatabaseHandle, migrateToLatest, openPglite, openPostgres } from "../src/db/mod.ts";
-import { type DevServer, startDevServer } from "../src/temporal/dev_server.ts";
+import { startDevServer } from "../src/temporal/dev_server.ts";
+import { connectTemporal } from "../src/temporal/client.ts";
 import { type Herald, startHerald } from "../src/herald.ts";
 import type { Resolver } from "../src/net/url_addresses.ts";
 import { setLogLevel } from "../src/log.ts";
@@ -22,6 +24,14 @@ export const serverUrl = Deno.env.get("TEST_DATABASE_URL") ?? Deno.env.get("DATA
 /** Whether tests that share one database between processes can run. */
 export const usesPostgres = !!serverUrl;
 
+/**
+ * A running Temporal server to use instead of starting a dev server (`.ci/temporal_server.sh` sets
+ * it): the same tests then run against a real cluster. Its `default` namespace must exist.
+ */
+export const externalTemporalAddress = Deno.env.get("TEST_TEMPORAL_ADDRESS") || undefined;
+/** Whether this run uses an external Temporal server rather than its own dev server. */
+export const usesExternalTemporal = !!externalTemporalAddress;
+
 /** Defines a test over the real stack (whose native parts keep resources open between tests). */
 export function test(
   name: string,
@@ -31,11 +41,22 @@ export function test(
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false, ...options });
 }
 
+/** The Temporal server of a run: the harness's own dev server, or an external one. */
+export interface TestTemporal {
+  address: string;
+  /** The Web UI, served by the dev server only when asked for. */
+  uiUrl: string | undefined;
+  /** Whether the server was started elsewhere (and so outlives the run). */
+  external: boolean;
+  /** Stops the dev server; leaves an external server running. */
+  stop(): Promise<void>;
+}
+
 /** The database, the Temporal server and the CA shared by all Herald instances of a run. */
 export interface Infra {
   database: DatabaseHandle;
   databaseUrl: string | undefined;
-  temporal: DevServer;
+  temporal: TestTemporal;
   caFile: string;
   caCert: string;
 }
@@ -78,14 +99,74 @@ export function sharedInfra(options: { temporalUi?: boolean } = {}): Promise<Inf
       database = await openPglite(await Deno.makeTempDir({ prefix: "herald-pglite-" }));
     }
     await migrateToLatest(database.db);
-    const temporal = await startDevServer({
-      port: 0,
-      uiPort: options.temporalUi ? 0 : undefined,
-      progress: () => {},
-    });
+    const temporal: TestTemporal = externalTemporalAddress
+      ? await externalTemporal(externalTemporalAddress)
+      : {
+        ...await startDevServer({
+          port: 0,
+          uiPort: options.temporalUi ? 0 : undefined,
+          progress: () => {},
+        }),
+        external: false,
+      };
     return { database, databaseUrl, temporal, caFile, caCert };
   })();
   return infra;
+}
+
+/** The external server, once its `default` namespace answers (a clear error when it does not). */
+async function externalTemporal(address: string): Promise<TestTemporal> {
+  const connection = await connectTemporal({ address, namespace: "default" }).catch((err) => {
+    throw new Error(`TEST_TEMPORAL_ADDRESS=${address}: no Temporal server answers: ${err}`);
+  });
+  try {
+    await connection.workflowService.describeNamespace({ namespace: "default" }).catch((err) => {
+      throw new Error(
+        `TEST_TEMPORAL_ADDRESS=${address}: the namespace default is missing (create it with ` +
+          `\`temporal operator namespace create -n default --address ${address}\`): ${err}`,
+      );
+    });
+  } finally {
+    await connection.close();
+  }
+  return { address, uiUrl: undefined, external: true, stop: () => Promise.resolve() };
+}
+
+/** Task queues of this run's Herald instances, whose schedules outlive an external server's run. */
+const taskQueues = new Set<string>();
+
+/**
+ * Deletes the schedules this run's Herald instances made on an external server, whose workers are
+ * gone: Herald names each schedule `herald-<what>:<task queue>` (src/temporal/names.ts).
+ */
+async function deleteSchedules(address: string): Promise<void> {
+  const connection = await connectTemporal({ address, namespace: "default" });
+  try {
+    const ours: string[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await connection.workflowService.listSchedules({
+        namespace: "default",
+        maximumPageSize: 1000,
+        nextPageToken,
+      });
+      for (const { scheduleId } of page.schedules ?? []) {
+        const queue = /^herald-[a-z]+:(.+)$/.exec(scheduleId ?? "")?.[1];
+        if (queue && taskQueues.has(queue)) ours.push(scheduleId!);
+      }
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    for (const scheduleId of ours) {
+      await connection.workflowService.deleteSchedule({
+        namespace: "default",
+        scheduleId,
+        identity: "herald-tests",
+      });
+    }
+  } finally {
+    await connection.close();
+  }
+  taskQueues.clear();
 }
 
 /** A running Herald and what tests need to talk to it. */
@@ -100,6 +181,7 @@ const stacks = new Map<string, Promise<Stack>>();
 
 /** The environment of a test Herald: private networks allowed (receivers are on loopback). */
 export function testEnv(infra: Infra, env: Record<string, string>): Record<string, string> {
+  if (env.TEMPORAL_TASK_QUEUE) taskQueues.add(env.TEMPORAL_TASK_QUEUE);
   return {
     PORT: "0",
     // Workers run side by side in tests: each picks a free port for its probes.
@@ -279,9 +361,13 @@ export function stopStackAfterTests(): void {
     const shared = await infra;
     for (const started of stacks.values()) await (await started).herald.stop();
     stacks.clear();
-    await shared.temporal.stop();
-    const [host, port] = shared.temporal.address.split(":");
-    await assertRejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
+    if (shared.temporal.external) {
+      await deleteSchedules(shared.temporal.address);
+    } else {
+      await shared.temporal.stop();
+      const [host, port] = shared.temporal.address.split(":");
+      await assertRejects(() => Deno.connect({ hostname: host!, port: Number(port) }));
+    }
     await shared.database.close();
     if (shared.databaseUrl && serverUrl) {
       const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });

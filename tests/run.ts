@@ -79,6 +79,15 @@ if (configured) {
   );
 }
 
+// The harness starts a dev server per file unless TEST_TEMPORAL_ADDRESS names a running server
+// (.ci/temporal_server.sh), which every file then shares.
+const temporalAddress = Deno.env.get("TEST_TEMPORAL_ADDRESS");
+console.log(
+  temporalAddress
+    ? `Temporal: the server at ${temporalAddress} (from TEST_TEMPORAL_ADDRESS)`
+    : "Temporal: a dev server per test file",
+);
+
 // Type-check every file once, then run each without checking again.
 const check = await new Deno.Command(Deno.execPath(), {
   args: ["check", ...files.map((f) => `${dir}${f}`)],
@@ -104,6 +113,8 @@ async function ignoreReason(file: string, name: string): Promise<string> {
     "!usesPostgres": "needs PostgreSQL, and this run uses PGlite",
     "!serverUrl": "needs PostgreSQL, and this run uses PGlite",
     "!compose": "no `docker compose` on this machine",
+    usesExternalTemporal:
+      "starts its own embedded Temporal, so the external server (TEST_TEMPORAL_ADDRESS) takes no part; the run without it covers this",
   };
   return known[condition] ? `${known[condition]} (ignore: ${condition})` : `ignore: ${condition}`;
 }

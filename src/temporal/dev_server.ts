@@ -6,6 +6,19 @@ import { connectTemporal } from "./client.ts";
 export const TEMPORAL_CLI_VERSION = "v1.5.1";
 const CLI_MODULE = "github.com/temporalio/cli/cmd/temporal";
 
+/**
+ * The dynamic config Herald recommends for its Temporal server; `dynamic_config.yaml` beside this
+ * file gives a cluster the same values (a test keeps the two equal).
+ */
+export const RECOMMENDED_DYNAMIC_CONFIG = {
+  // Eager activity dispatch: an activity scheduled by a workflow task comes back in the answer to
+  // that task's completion when the worker has a free slot, instead of through the task queue.
+  "system.enableActivityEagerExecution": true,
+  // One partition per task queue: on one machine, tasks match their pollers at once.
+  "matching.numTaskqueueReadPartitions": 1,
+  "matching.numTaskqueueWritePartitions": 1,
+} as const;
+
 /** A running dev server. */
 export interface DevServer {
   address: string;
@@ -111,13 +124,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", String(port)];
   args.push("--namespace", namespace, "--log-level", "warn");
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);
-  // One partition per task queue: on one machine, tasks match their pollers at once.
-  for (const setting of ["numTaskqueueReadPartitions", "numTaskqueueWritePartitions"]) {
-    args.push("--dynamic-config-value", `matching.${setting}=1`);
+  for (const [key, value] of Object.entries(RECOMMENDED_DYNAMIC_CONFIG)) {
+    args.push("--dynamic-config-value", `${key}=${JSON.stringify(value)}`);
   }
-  // Eager activity dispatch: an activity scheduled by a workflow task comes back in the answer to
-  // that task's completion when the worker has a free slot, instead of through the task queue.
-  args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true");
   if (options.dbFile) {
     // Write-ahead logging without an fsync per commit: the server spends its time serving,
     // not waiting on the disk. A power cut may lose the last moments; a crash of a process does not.
