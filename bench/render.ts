@@ -33,7 +33,8 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     fan = get("fanOut"),
     retry = get("retryTiming"),
     raw = get("rawLimit"),
-    retention = get("retention");
+    retention = get("retention"),
+    floor = get("floor");
   // deno-lint-ignore no-explicit-any
   const lat = (r: any) =>
     `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
@@ -72,6 +73,24 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
         ? ` (by gap, 1→2 to 4→5: ${retry.maxDeviationMsByGap.join(", ")} ms)`
         : ""
     } | ${res(retry, three)} |`,
+    ...(floor
+      ? [
+        `| floor: a bare workflow with one local activity that returns at once, same server (steps ${
+          floor.steps.map((x: { targetWorkflowsPerSecond: number }) => x.targetWorkflowsPerSecond)
+            .join(", ")
+        }/s) | highest sustained: ${floor.maxSustainedWorkflowsPerSecond} workflows/s; CPU per workflow ${
+          Object.entries(floor.cpuMsPerWorkflow as Record<string, number>)
+            .map(([p, ms]) => `${p} ${ms} ms`).join(", ")
+        }${
+          floor.heraldSustainedRatio !== undefined
+            ? `; Herald sustains ${floor.heraldSustainedRatio} of it, and costs above it per delivery ${
+              Object.entries(floor.heraldCpuMsAboveFloor as Record<string, number>)
+                .map(([p, ms]) => `${p} ${ms} ms`).join(", ")
+            } (the API, which starts the workflows, has no counterpart in the floor)`
+            : ""
+        } | ${res(floor, ["worker", "temporal"])} |`,
+      ]
+      : []),
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
     ...(retention
       ? [

@@ -20,6 +20,7 @@ import {
 } from "./resources.ts";
 import { perfAvailable, startProfile } from "./profile.ts";
 import { compareVersions } from "./compare.ts";
+import { runFloor } from "./floor.ts";
 import { measureRetention } from "./retention.ts";
 import { renderMarkdown } from "./render.ts";
 import { type Sink, startSink } from "./sinks.ts";
@@ -31,7 +32,7 @@ const compareIndex = Deno.args.indexOf("--compare");
 const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
-// `--only scenario,...`: just those (ingest, throughput, latency, retryTiming, fanOut, rawLimit,
+// `--only scenario,...`: just those (ingest, throughput, floor, latency, retryTiming, fanOut, rawLimit,
 // retention, versions), for a quick look while working; the results go to bench/tmp/, not to the
 // report.
 const onlyIndex = Deno.args.indexOf("--only");
@@ -95,14 +96,19 @@ dbUrl.pathname = `/${dbName}`;
 const observer = openPostgres(dbUrl.toString(), { max: 2 });
 await migrateToLatest(observer.db);
 // `TEMPORAL_ADDRESS` (and `TEMPORAL_NAMESPACE`) measure against a running Temporal instead of the
-// embedded dev server: its CPU, memory and profile are then not sampled.
+// embedded dev server; `BENCH_TEMPORAL_PID` names its process, so it is sampled and waited for.
 const externalTemporal = Deno.env.get("TEMPORAL_ADDRESS");
 const namespace = Deno.env.get("TEMPORAL_NAMESPACE");
 const temporal = externalTemporal
   ? { address: externalTemporal, pid: undefined, stop: async () => {} }
   : await startDevServer({ port: 0, progress: () => {} });
-/** The Temporal server's process (the dev server is the watchdog shell's child). */
-const temporalPid = () => temporal.pid === undefined ? undefined : childrenOf(temporal.pid)[0];
+/**
+ * The Temporal server's process: the dev server is the watchdog shell's child; an external server
+ * on this machine is sampled (and waited for) when BENCH_TEMPORAL_PID names it.
+ */
+const externalPid = Number(Deno.env.get("BENCH_TEMPORAL_PID")) || undefined;
+const temporalPid = () =>
+  externalPid ?? (temporal.pid === undefined ? undefined : childrenOf(temporal.pid)[0]);
 const env = {
   PORT: "0",
   WORKER_METRICS_PORT: "0",
@@ -419,6 +425,40 @@ try {
       temporalProfile,
     }, resources);
     await sink.close();
+  }
+
+  // ---- The floor: a bare workflow with one local activity, on the same server ----------------
+  if (runs("floor")) {
+    const floor = await runFloor({
+      address: temporal.address,
+      namespace: namespace ?? "default",
+      steps: quick ? [40, 60, 80, 100] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500],
+      seconds: quick ? 5 : 60,
+      temporalPid,
+      settle: () => settle(performance.now() + 300_000),
+      say,
+    });
+    const herald = results.find((r) => r.scenario === "throughput") as
+      | { maxSustainedDeliveriesPerSecond: number; cpuMsPerDelivery: Record<string, number> }
+      | undefined;
+    record("floor", {
+      maxSustainedWorkflowsPerSecond: floor.maxSustainedWorkflowsPerSecond,
+      steps: floor.steps,
+      completed: floor.completed,
+      cpuMsPerWorkflow: floor.cpuMsPerWorkflow,
+      // Herald against the floor, when the throughput scenario ran in the same run.
+      ...(herald && {
+        heraldSustainedRatio: round(
+          herald.maxSustainedDeliveriesPerSecond / (floor.maxSustainedWorkflowsPerSecond || 1),
+        ),
+        heraldCpuMsAboveFloor: Object.fromEntries(
+          Object.entries(floor.cpuMsPerWorkflow).map(([name, ms]) => [
+            name,
+            round((herald.cpuMsPerDelivery[name] ?? 0) - ms),
+          ]),
+        ),
+      }),
+    }, floor.resources);
   }
 
   // ---- Latency below saturation: 20 events/s, API and worker apart, then in one process ------
