@@ -17,7 +17,7 @@ import {
 } from "./harness.ts";
 import { type Receiver, startReceiver } from "./receiver.ts";
 import { deliveryWorkflowId, lifecycleWorkflowId, WorkflowType } from "../src/temporal/names.ts";
-import { startPendingDeliveries } from "../src/usecases/reconcile.ts";
+import { settleClosedDeliveries, startPendingDeliveries } from "../src/usecases/reconcile.ts";
 import { jsonb } from "../src/db/mod.ts";
 
 const FAST = { DELIVERY_RETRY_INTERVAL: "300ms" };
@@ -359,6 +359,39 @@ test("the reconciler pages through pending payloads with a cursor, so blocked on
   assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 0);
   assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 2);
   await Promise.all(blockers.map((b) => b.terminate("end of test")));
+  await receiver.close();
+});
+
+test("a termination that reaches the visibility store after the reconciler's cursor moved on is still settled", async () => {
+  // The reconciler of this stack runs rarely: the test calls its sweep itself.
+  const s = await stack({ DELIVERY_RETRY_INTERVAL: "30s", RECONCILE_INTERVAL: "1h" });
+  const { org, receiver } = await oneWebhook(s, () => new Response("no", { status: 500 }));
+  const [p] = await publish(s, org.apiKey);
+  await waitFor("the first attempt", () => receiver.received.length === 1);
+  const handle = s.herald.temporal.workflow.getHandle(deliveryWorkflowId(p!.id));
+  await handle.terminate("by a test");
+  const closed = await waitFor("the termination in the visibility store", async () => {
+    const query = `WorkflowId = "${deliveryWorkflowId(p!.id)}" AND ExecutionStatus = "Terminated"`;
+    for await (const execution of s.herald.temporal.workflow.list({ query })) {
+      return execution.closeTime;
+    }
+  });
+  // As if a sweep had run after the termination but before its record became visible.
+  const db = s.infra.database.db;
+  const position = new Date(closed.getTime() + 60_000).toISOString();
+  await db.insertInto("reconciler_cursors")
+    .values({ name: `${s.taskQueue}:closed`, position, updated_at: Date.now() })
+    .onConflict((oc) => oc.column("name").doUpdateSet({ position })).execute();
+  const deps = {
+    db,
+    temporal: s.herald.temporal,
+    taskQueue: s.taskQueue,
+    delivery: { maxAttempts: 5, retryIntervalMs: 30_000, timeoutMs: 5_000 },
+  };
+  assert.equal(await settleClosedDeliveries(deps), 1);
+  const settled = await payload(s, org.apiKey, p!.id);
+  assert.equal(settled.status, "cancelled");
+  assert.equal(settled.cancelReason, "terminated_by_operator");
   await receiver.close();
 });
 

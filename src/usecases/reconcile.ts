@@ -96,6 +96,9 @@ export async function startPendingDeliveries(
   return count;
 }
 
+/** How far behind its cursor the search for closed deliveries looks again. */
+const VISIBILITY_LOOKBACK_MS = 10 * 60_000;
+
 /**
  * Ends `cancelled` the payloads whose delivery an operator terminated (or that timed out), which
  * no workflow code saw; Canceled runs record it themselves, and are swept too in case a
@@ -107,9 +110,12 @@ export async function settleClosedDeliveries(
 ): Promise<number> {
   const since = (await readCursor(deps, "closed")) ??
     new Date(Date.now() - 24 * 3_600_000).toISOString();
+  // Visibility is eventually consistent: a workflow that closed before the cursor may show up
+  // after it moved on. Looking back a while finds it; one seen twice updates nothing.
+  const from = new Date(Date.parse(since) - VISIBILITY_LOOKBACK_MS).toISOString();
   const query =
     `WorkflowType = '${WorkflowType.deliverPayload}' AND TaskQueue = '${deps.taskQueue}'` +
-    ` AND ExecutionStatus IN ('Terminated', 'TimedOut', 'Canceled') AND CloseTime >= '${since}'`;
+    ` AND ExecutionStatus IN ('Terminated', 'TimedOut', 'Canceled') AND CloseTime >= '${from}'`;
   let latest = since;
   let count = 0;
   for await (const execution of deps.temporal.workflow.list({ query })) {
