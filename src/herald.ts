@@ -17,6 +17,10 @@ import type { Resolver } from "./net/url_addresses.ts";
 import { ensureNamespace } from "./temporal/namespace.ts";
 import { checkPortsFree, httpUrl, type PortUse, serveOn } from "./ports.ts";
 import { workerProbesApp } from "./api/probes.ts";
+import { DeliveryStarter } from "./usecases/delivery_starter.ts";
+
+/** How long a stop waits for queued workflow starts; the reconciler starts what is left. */
+const STARTER_DRAIN_MS = 10_000;
 
 /** Which halves run in this process. */
 export interface HeraldRoles {
@@ -251,6 +255,16 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     let apiUrl: string | undefined;
     if (options.roles.api) {
       const localWorker = worker;
+      // Publishers get their answer once the event is committed; this starts the workflows.
+      const starter = new DeliveryStarter({
+        db: database.db,
+        temporal,
+        taskQueue: target.taskQueue,
+        delivery: config.delivery,
+        beforeStart: options.beforeStart,
+      });
+      // Stops after the server (whose requests may still queue starts) and before the connection.
+      cleanups.push(() => starter.close(STARTER_DRAIN_MS));
       const app = createApp({
         db: database.db,
         temporal,
@@ -258,6 +272,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         adminToken: adminToken.token,
         temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
         beforeStart: options.beforeStart,
+        starter,
         resolve: options.resolve,
         workerRunning: localWorker ? () => localWorker.running() : undefined,
       });

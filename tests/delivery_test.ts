@@ -154,4 +154,27 @@ test("a published event reaches every active webhook of its organization and non
   await Promise.all([a!.close(), b!.close(), c!.close()]);
 });
 
+test("a publisher's answer does not wait for Temporal: 202 once committed, the workflow starts after", async () => {
+  // Every start waits for this gate; the answer must not.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const s = await stack({}, { beforeStart: () => gate });
+  const org = await createOrganization(s);
+  const receiver = await startReceiver();
+  await createWebhook(s, org.apiKey, { url: receiver.url });
+  const answer = await api(s, "POST", "/v1/events", {
+    token: org.apiKey,
+    body: { event: "order.paid", object: "order", data: { amount: 1 } },
+  });
+  assert.equal(answer.status, 202);
+  const id = answer.body.payloads[0].id;
+  const before = await api(s, "GET", `/v1/payloads/${id}`, { token: org.apiKey });
+  assert.equal(before.body.status, "pending", "committed, not started yet");
+  assert.equal(receiver.received.length, 0);
+  open();
+  await waitFor("the delivery", () => receiver.received.length === 1);
+  assert.equal(receiver.received[0]!.body._id, id);
+  await receiver.close();
+});
+
 stopStackAfterTests();

@@ -205,11 +205,11 @@ export function testEnv(infra: Infra, env: Record<string, string>): Record<strin
  */
 export function stack(
   env: Record<string, string> = {},
-  parts: { resolve?: Resolver } = {},
+  parts: { resolve?: Resolver; beforeStart?: () => Promise<void> } = {},
 ): Promise<Stack> {
   // A stack with parts of its own is never shared.
   const key = JSON.stringify(Object.entries(env).sort()) +
-    (parts.resolve ? crypto.randomUUID() : "");
+    (parts.resolve || parts.beforeStart ? crypto.randomUUID() : "");
   let started = stacks.get(key);
   if (!started) {
     started = (async () => {
@@ -221,6 +221,7 @@ export function stack(
         database: shared.database,
         progress: () => {},
         resolve: parts.resolve,
+        beforeStart: parts.beforeStart,
       });
       return { herald, infra: shared, apiUrl: herald.apiUrl!, taskQueue };
     })();

@@ -9,7 +9,7 @@ import type { Contact, Event, JsonObject } from "../db/schema.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent, startDeliveries } from "../usecases/events.ts";
+import { recordEvent, startSoon } from "../usecases/events.ts";
 
 /** The most fields a contact may have. */
 export const MAX_CONTACT_FIELDS = 100;
@@ -138,7 +138,7 @@ export function contactsRouter(deps: AppDeps) {
           .where("id", "=", result.previous.eventId!).executeTakeFirstOrThrow();
         return c.json(createdFrom(first), 201);
       }
-      await startDeliveries(useCases, result.written.payloads);
+      await startSoon(useCases, result.written.payloads);
       return c.json(present(contact), 201);
     },
   );
@@ -235,7 +235,7 @@ export function contactsRouter(deps: AppDeps) {
       if ("previous" in outcome) {
         return c.json(present(await findContact(organizationId, id)), 200);
       }
-      await startDeliveries(useCases, outcome.written.payloads);
+      await startSoon(useCases, outcome.written.payloads);
       return c.json(present(outcome.written.contact), 200);
     },
   );
@@ -280,7 +280,7 @@ export function contactsRouter(deps: AppDeps) {
         },
       );
       if ("written" in outcome) {
-        await startDeliveries(useCases, outcome.written.payloads);
+        await startSoon(useCases, outcome.written.payloads);
       }
       return c.body(null, 204);
     },

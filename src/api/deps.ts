@@ -23,6 +23,8 @@ export interface AppDeps {
   authFailures?: AuthFailures;
   /** Fault injection handed in by tests: runs between an event's commit and its starts. */
   beforeStart?: () => Promise<void>;
+  /** Starts committed payloads' workflows behind the answer; without it, requests wait for them. */
+  starter?: UseCaseDeps["starter"];
   /** How webhook host names resolve when a webhook is saved (tests hand in their own). */
   resolve?: Resolver;
   /** Whether the worker of this process runs (`deno task start`), for /readyz. */
@@ -37,6 +39,7 @@ export function useCaseDeps(deps: AppDeps): UseCaseDeps {
     taskQueue: deps.config.temporal.taskQueue,
     delivery: deps.config.delivery,
     beforeStart: deps.beforeStart,
+    starter: deps.starter,
   };
 }
 

@@ -4,7 +4,7 @@ import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, EventName, jsonBody, jsonResponse } from "./schemas.ts";
-import { recordEvent, startDeliveries } from "../usecases/events.ts";
+import { recordEvent, startSoon } from "../usecases/events.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 
 /** The deepest nesting of `data` accepted. */
@@ -101,7 +101,7 @@ export function eventsRouter(deps: AppDeps) {
       // A repeat of the key, or the loser of a race with it, answers with the first event.
       if ("previous" in result) return c.json(await answerOf(result.previous.eventId!), 202);
       const recorded = result.written;
-      await startDeliveries(useCases, recorded.payloads);
+      await startSoon(useCases, recorded.payloads);
       return c.json({
         id: recorded.id,
         payloads: recorded.payloads.map((p) => ({ id: p.payloadId, webhookId: p.webhookId })),

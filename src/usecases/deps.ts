@@ -2,7 +2,7 @@
 import type { Client } from "@temporalio/client";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
-import type { DeliverySettings } from "../temporal/deliveries.ts";
+import type { DeliverySettings, DeliveryStart } from "../temporal/deliveries.ts";
 
 /** The use cases' dependencies, built once by the composition root. */
 export interface UseCaseDeps {
@@ -13,4 +13,6 @@ export interface UseCaseDeps {
   delivery: DeliverySettings;
   /** Fault injection handed in by tests: runs between an event's commit and its starts. */
   beforeStart?: () => Promise<void>;
+  /** Starts committed payloads' workflows behind the answer (the API's); without it, callers wait. */
+  starter?: { enqueue(payloads: DeliveryStart[]): Promise<void> };
 }

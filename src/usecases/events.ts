@@ -124,9 +124,18 @@ async function markDelivering(deps: UseCaseDeps, payloadIds: string[]): Promise<
   }
 }
 
+/**
+ * Has committed payloads' workflows started: by the starter behind the answer where there is one
+ * (the API), else now. Either way a payload left `pending` by a crash is the reconciler's.
+ */
+export async function startSoon(deps: UseCaseDeps, payloads: DeliveryStart[]): Promise<void> {
+  if (deps.starter) await deps.starter.enqueue(payloads);
+  else await startDeliveries(deps, payloads);
+}
+
 /** Records an event in its own transaction and starts its deliveries. */
 export async function publishEvent(deps: UseCaseDeps, event: NewEvent): Promise<RecordedEvent> {
   const recorded = await deps.db.transaction().execute((tx) => recordEvent(tx, event));
-  await startDeliveries(deps, recorded.payloads);
+  await startSoon(deps, recorded.payloads);
   return recorded;
 }

@@ -2,7 +2,7 @@
 import { RESENDABLE_STATUSES } from "../domain/types.ts";
 import type { DeliveryStart } from "../temporal/deliveries.ts";
 import { isDeliveryOpen } from "../temporal/deliveries.ts";
-import { startDeliveries } from "./events.ts";
+import { startSoon } from "./events.ts";
 import type { UseCaseDeps } from "./deps.ts";
 
 /** The most payloads one recover call resends. */
@@ -76,7 +76,7 @@ export async function resendPayloads(
       });
     }
   }
-  await startDeliveries(deps, starts);
+  await startSoon(deps, starts);
   return starts;
 }
 

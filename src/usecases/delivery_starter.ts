@@ -1,0 +1,85 @@
+/**
+ * Starts delivery workflows behind the API's answer. An event is durable once its payloads are
+ * committed (the reconciler starts whatever a crash leaves `pending`), so the publisher need not
+ * wait for Temporal: the API hands the committed payloads to this starter and answers 202.
+ */
+import type { DeliveryStart } from "../temporal/deliveries.ts";
+import { log } from "../log.ts";
+import type { UseCaseDeps } from "./deps.ts";
+import { startDeliveries } from "./events.ts";
+
+/** How many payloads one round of starts takes (each round starts at most 32 at once). */
+const ROUND = 256;
+
+/** A queue of committed payloads and one loop that starts them. */
+export class DeliveryStarter {
+  readonly #deps: UseCaseDeps;
+  readonly #maxQueued: number;
+  #queue: DeliveryStart[] = [];
+  #running: Promise<void> | undefined;
+  /** Publishers waiting for room in a full queue. */
+  #waiting: Array<() => void> = [];
+  #closed = false;
+  /** Set when a stop stops waiting: the loop takes no further round. */
+  #abandoned = false;
+
+  /** `maxQueued` bounds memory: past it, publishers wait for room (the ingest slows down). */
+  constructor(deps: UseCaseDeps, maxQueued = 10_000) {
+    this.#deps = deps;
+    this.#maxQueued = maxQueued;
+  }
+
+  /** Payloads waiting for their start. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queues committed payloads for their starts; resolves at once unless the queue is full. After
+   * `close`, payloads are left `pending` for the reconciler.
+   */
+  async enqueue(payloads: DeliveryStart[]): Promise<void> {
+    if (payloads.length === 0 || this.#closed) return;
+    while (this.#queue.length >= this.#maxQueued && !this.#closed) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#queue.push(...payloads);
+    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+  }
+
+  async #run(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#abandoned) {
+      const round = this.#queue.splice(0, ROUND);
+      for (const wake of this.#waiting.splice(0)) wake();
+      try {
+        await startDeliveries(this.#deps, round);
+      } catch (err) {
+        // Left `pending`: the reconciler starts them.
+        log.error("could not start deliveries", { count: round.length, error: String(err) });
+      }
+    }
+  }
+
+  /**
+   * Stops taking payloads and waits up to `ms` for the queued ones to start; what is left stays
+   * `pending` in the database, and the reconciler starts it.
+   */
+  async close(ms: number): Promise<void> {
+    this.#closed = true;
+    for (const wake of this.#waiting.splice(0)) wake();
+    const running = this.#running;
+    if (!running) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      running,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
+    this.#abandoned = true;
+    if (this.#queue.length > 0) {
+      log.warn("stopping with deliveries not started; the reconciler starts them", {
+        count: this.#queue.length,
+      });
+    }
+  }
+}
