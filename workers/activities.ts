@@ -78,6 +78,7 @@ export function createActivities(deps: ActivityDeps) {
         "webhooks.verify_token",
         "webhooks.signing_secret",
         "webhooks.retired_signing_secrets",
+        "webhooks.headers",
         "events.type",
         "events.object",
         "events.object_id",
@@ -209,6 +210,7 @@ export function createActivities(deps: ActivityDeps) {
             timestampSeconds,
             signature,
             timeoutMs: input.timeoutMs,
+            headers: row.headers,
           },
           deps.httpClient,
         );

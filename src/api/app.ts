@@ -15,6 +15,7 @@ import { webhooksRouter } from "./webhooks.ts";
 import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
 import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
+import { eventTypesRouter } from "./event_types.ts";
 import { payloadsRouter } from "./payloads.ts";
 import { pingDatabase } from "../db/mod.ts";
 import { pingTemporal } from "../temporal/client.ts";
@@ -148,6 +149,7 @@ export function createApp(given: AppDeps) {
   app.route("/v1/webhooks", webhookLifecycleRouter(deps));
   app.route("/v1/contacts", contactsRouter(deps));
   app.route("/v1/events", eventsRouter(deps));
+  app.route("/v1/event-types", eventTypesRouter(deps));
   app.route("/v1/payloads", payloadsRouter(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {

@@ -38,6 +38,9 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
+/** What the API shows instead of a secret: a verify token in a body as sent, a header's value. */
+export const MASKED = "[redacted]";
+
 /** What every id looks like: a prefix, an underscore, letters and digits. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 

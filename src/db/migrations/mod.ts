@@ -3,11 +3,13 @@ import type { Migration, MigrationProvider } from "kysely/migration";
 import * as m0001 from "./0001_initial.ts";
 import * as m0002 from "./0002_delivery_core.ts";
 import * as m0003 from "./0003_retired_secrets.ts";
+import * as m0005 from "./0005_subscriptions.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_delivery_core": m0002,
   "0003_retired_secrets": m0003,
+  "0005_subscriptions": m0005,
 };
 
 /** Hands Kysely's Migrator the static list above. */
