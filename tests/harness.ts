@@ -326,7 +326,13 @@ export async function createOrganization(
 export async function createWebhook(
   s: Stack,
   apiKey: string,
-  body: { url: string; name?: string; verifyToken?: string },
+  body: {
+    url: string;
+    name?: string;
+    verifyToken?: string;
+    eventTypes?: string[];
+    headers?: Record<string, string>;
+  },
 ): Promise<Schemas["CreatedWebhook"]> {
   const { data, error } = await client(s, apiKey).POST("/v1/webhooks", { body });
   if (!data) throw new Error(`Creating a webhook: ${JSON.stringify(error)}`);
@@ -342,12 +348,14 @@ export async function snapshot(s: Stack): Promise<string> {
     "webhooks",
     "contacts",
     "events",
+    "event_type_counts",
     "payloads",
     "attempts",
   ] as const;
   const parts = await Promise.all(tables.map(async (table) => {
-    const rows = await db.selectFrom(table).selectAll().orderBy("id").execute();
-    return `${table}:${JSON.stringify(rows)}`;
+    // Rows in a stable order whatever the table's key.
+    const rows = (await db.selectFrom(table).selectAll().execute()).map((r) => JSON.stringify(r));
+    return `${table}:${rows.sort().join("\n")}`;
   }));
   return parts.join("\n");
 }

@@ -211,6 +211,9 @@ const STRING_FIELDS: Array<[string, string, (value: string) => unknown]> = [
   ["POST", "/v1/webhooks", (v) => ({ url: "https://example.com/h", verifyToken: v })],
   ["PATCH", "/v1/webhooks/{webhook}", (v) => ({ name: v })],
   ["PATCH", "/v1/webhooks/{webhook}", (v) => ({ verifyToken: v })],
+  ["POST", "/v1/webhooks", (v) => ({ url: "https://example.com/h", eventTypes: [`a.${v}`] })],
+  ["POST", "/v1/webhooks", (v) => ({ url: "https://example.com/h", headers: { "x-a": v } })],
+  ["PATCH", "/v1/webhooks/{webhook}", (v) => ({ headers: { [`x-${v}`]: "1" } })],
   ["POST", "/v1/contacts", (v) => ({ fields: { email: v } })],
   ["POST", "/v1/contacts", (v) => ({ fields: { [v]: "x" } })],
   ["PATCH", "/v1/contacts/{contact}", (v) => ({ fields: { email: v } })],
@@ -382,12 +385,64 @@ export function hostileCases(): HostileCase[] {
     ["verifyToken a number", { url: "https://example.com/h", verifyToken: 1234 }],
     ["status given", { url: "https://example.com/h", status: "active" }],
     ["signingSecret given", { url: "https://example.com/h", signingSecret: "whsec_AAAA" }],
+    ["eventTypes empty", { url: "https://example.com/h", eventTypes: [] }],
+    ["eventTypes a string", { url: "https://example.com/h", eventTypes: "contact.*" }],
+    ["eventTypes null", { url: "https://example.com/h", eventTypes: null }],
+    ["eventTypes repeated", { url: "https://example.com/h", eventTypes: ["a.b", "a.b"] }],
+    ["eventTypes * with others", { url: "https://example.com/h", eventTypes: ["*", "a.b"] }],
+    ["eventTypes inner wildcard", { url: "https://example.com/h", eventTypes: ["a.*.b"] }],
+    ["eventTypes SQL", { url: "https://example.com/h", eventTypes: [SQL] }],
+    ["eventTypes webhook.test", { url: "https://example.com/h", eventTypes: ["webhook.test"] }],
+    ["eventTypes too many", {
+      url: "https://example.com/h",
+      eventTypes: Array.from({ length: 51 }, (_, i) => `e${i}`),
+    }],
+    ["headers an array", { url: "https://example.com/h", headers: [["x-a", "1"]] }],
+    ["headers null", { url: "https://example.com/h", headers: null }],
+    ["header value a number", { url: "https://example.com/h", headers: { "x-a": 1 } }],
+    ["header Host", { url: "https://example.com/h", headers: { Host: "evil.example" } }],
+    ["header webhook-signature", {
+      url: "https://example.com/h",
+      headers: { "webhook-signature": "v1,forged" },
+    }],
+    ["header content-length", { url: "https://example.com/h", headers: { "content-length": "0" } }],
+    ["header proxy-authorization", {
+      url: "https://example.com/h",
+      headers: { "Proxy-Authorization": "Basic x" },
+    }],
+    ["header name with a colon", { url: "https://example.com/h", headers: { "x:a": "1" } }],
+    ["header name SQL", { url: "https://example.com/h", headers: { [SQL]: "1" } }],
+    ["header value with CRLF", {
+      url: "https://example.com/h",
+      headers: { "x-a": "1\r\nX-Injected: 1" },
+    }],
+    ["header value non-ASCII", { url: "https://example.com/h", headers: { "x-a": "caf\u00e9" } }],
+    ["header value too long", {
+      url: "https://example.com/h",
+      headers: { "x-a": "v".repeat(1025) },
+    }],
+    ["header repeated in another case", {
+      url: "https://example.com/h",
+      headers: { "X-A": "1", "x-a": "2" },
+    }],
+    ["too many headers", {
+      url: "https://example.com/h",
+      headers: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x-${i}`, "v"])),
+    }],
   ]));
   cases.push(...bodyCases("PATCH /v1/webhooks/:id", "PATCH", "/v1/webhooks/{webhook}", [
     ["status", { status: "active" }],
     ["url a number", { url: 1 }],
     ["name empty", { name: "" }],
     ["verifyToken too long", { verifyToken: "t".repeat(501) }],
+    ["eventTypes empty", { eventTypes: [] }],
+    ["eventTypes uppercase", { eventTypes: ["Contact.Created"] }],
+    ["eventTypes bare prefix wildcard", { eventTypes: ["contact*"] }],
+    ["headers null", { headers: null }],
+    ["header user-agent", { headers: { "User-Agent": "spoof" } }],
+    ["header transfer-encoding", { headers: { "Transfer-Encoding": "chunked" } }],
+    ["header value with LF", { headers: { "x-a": "a\nb" } }],
+    ["header value masked", { headers: { "x-a": "[redacted]" } }],
   ]));
 
   cases.push(...bodyCases("POST /v1/contacts", "POST", "/v1/contacts", [
@@ -437,6 +492,7 @@ export function hostileCases(): HostileCase[] {
     ["data null", { event: "a.b", object: "o", data: null }],
     ["data too deep", { event: "a.b", object: "o", data: deep(11) }],
     ["extra property", { event: "a.b", object: "o", data: {}, webhookId: "wh_x" }],
+    ["event webhook.test (test sends only)", { event: "webhook.test", object: "o", data: {} }],
   ]));
   cases.push({
     name: "POST /v1/events: Idempotency-Key too long",
@@ -469,7 +525,8 @@ export function hostileCases(): HostileCase[] {
     ["SQL in status", `status=${encodeURIComponent(SQL)}`],
   ];
   for (const [name, query] of queries) {
-    for (const path of ["/v1/webhooks", "/v1/webhooks/{webhook}/payloads"]) {
+    for (const path of ["/v1/webhooks", "/v1/webhooks/{webhook}/payloads", "/v1/event-types"]) {
+      if (path === "/v1/event-types" && query.startsWith("status")) continue;
       cases.push({
         name: `GET ${path.replace("{webhook}", ":id")}: ${name}`,
         method: "GET",
@@ -480,22 +537,27 @@ export function hostileCases(): HostileCase[] {
       });
     }
   }
-  for (
-    const [name, cursor] of [
-      ["garbage cursor", "zzz"],
-      ["SQL cursor", encodeURIComponent(SQL)],
-      ["JSON cursor", encodeURIComponent('{"id":1}')],
-      ["forged cursor", btoa(JSON.stringify({ created_at: 1 }))],
-    ]
-  ) {
-    cases.push({
-      name: `GET /v1/webhooks: ${name}`,
-      method: "GET",
-      path: `/v1/webhooks?cursor=${cursor}`,
-      who: "key",
-      status: 422,
-      code: "invalid_cursor",
-    });
+  const cursors: Array<[string, string]> = [
+    ["garbage cursor", "zzz"],
+    ["SQL cursor", encodeURIComponent(SQL)],
+    ["JSON cursor", encodeURIComponent('{"id":1}')],
+    ["forged cursor", btoa(JSON.stringify({ created_at: 1 }))],
+    ["name cursor on a time-ordered list", btoa(JSON.stringify({ after: "a" }))],
+    ["time cursor on a name-ordered list", btoa(JSON.stringify([1, "wh_x"]))],
+  ];
+  for (const [name, cursor] of cursors) {
+    for (const path of ["/v1/webhooks", "/v1/event-types"]) {
+      if (name.includes("time cursor") && path === "/v1/webhooks") continue;
+      if (name.includes("name cursor") && path === "/v1/event-types") continue;
+      cases.push({
+        name: `GET ${path}: ${name}`,
+        method: "GET",
+        path: `${path}?cursor=${cursor}`,
+        who: "key",
+        status: 422,
+        code: "invalid_cursor",
+      });
+    }
   }
 
   const ids: Array<[string, string, number, string]> = [
@@ -526,6 +588,7 @@ export function hostileCases(): HostileCase[] {
       ["DELETE", "/v1/webhooks/wh_unknown"],
       ["DELETE", "/v1/contacts/ct_unknown"],
       ["GET", "/v1/webhooks/wh_unknown/payloads"],
+      ["POST", "/v1/webhooks/wh_unknown/test"],
     ]
   ) {
     cases.push({
@@ -546,6 +609,8 @@ export function hostileCases(): HostileCase[] {
     ["API key on another organization's keys", "POST", "/v1/organizations/{org}/api-keys", "key"],
     ["no token on webhooks", "GET", "/v1/webhooks", "none"],
     ["no token on payloads", "GET", "/v1/payloads/pl_x", "none"],
+    ["no token on event types", "GET", "/v1/event-types", "none"],
+    ["no token on a test send", "POST", "/v1/webhooks/{webhook}/test", "none"],
     ["wrong token on webhooks", "GET", "/v1/webhooks", "bad"],
     ["Basic scheme", "GET", "/v1/webhooks", "none", { authorization: "Basic dXNlcjpwYXNz" }],
     ["Bearer without a token", "GET", "/v1/webhooks", "none", { authorization: "Bearer " }],

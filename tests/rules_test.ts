@@ -7,6 +7,13 @@ import { signWebhook } from "../src/domain/signature.ts";
 import { newSigningSecret } from "../src/domain/secrets.ts";
 import { blockedAddress, checkUrlForm, redactUrl, redactUrlsIn } from "../src/domain/url_policy.ts";
 import { newId } from "../src/domain/ids.ts";
+import {
+  EVENT_NAME,
+  EVENT_TYPE_PATTERN,
+  isSubscribed,
+  patternsMatching,
+} from "../src/domain/event_types.ts";
+import { HEADER_NAME, HEADER_VALUE, reservedHeaderProblem } from "../src/domain/webhook_headers.ts";
 
 const strict = { allowInsecureUrls: false, allowPrivateNetworks: false, allowedNetworks: [] };
 
@@ -137,4 +144,83 @@ Deno.test("ids are prefixed, time-ordered and unique", () => {
   assert.match(a, /^pl_[0-9a-z]{26}$/);
   assert.notEqual(a, b);
   assert.ok(a.slice(3, 13) <= b.slice(3, 13));
+});
+
+Deno.test("an exact event type matches that name only", () => {
+  assert.ok(isSubscribed(["contact.created"], "contact.created"));
+  assert.ok(!isSubscribed(["contact.created"], "contact.updated"));
+  assert.ok(!isSubscribed(["contact.created"], "contact.created.x"));
+  assert.ok(!isSubscribed(["contact.created"], "contact"));
+  assert.ok(isSubscribed(["invoice.paid", "contact.created"], "contact.created"));
+});
+
+Deno.test("prefix.* matches every name under the prefix at any depth, never the prefix itself", () => {
+  assert.ok(isSubscribed(["contact.*"], "contact.created"));
+  assert.ok(isSubscribed(["contact.*"], "contact.note.added"));
+  assert.ok(!isSubscribed(["contact.*"], "contact"));
+  assert.ok(!isSubscribed(["contact.*"], "contactx.y"));
+  assert.ok(!isSubscribed(["contact.*"], "contacts.created"));
+  assert.ok(!isSubscribed(["contact.*"], "x.contact.created"));
+  assert.ok(isSubscribed(["a.*"], "a.b.c"));
+  assert.ok(isSubscribed(["a.b.*"], "a.b.c"));
+  assert.ok(!isSubscribed(["a.b.*"], "a.b"));
+  assert.ok(!isSubscribed(["a.b.*"], "a.c.d"));
+});
+
+Deno.test("* matches every event; no pattern matches nothing", () => {
+  for (const type of ["a", "contact.created", "x.y.z.w"]) assert.ok(isSubscribed(["*"], type));
+  assert.ok(!isSubscribed([], "a"));
+  assert.deepEqual(patternsMatching("a.b.c"), ["*", "a.*", "a.b.*", "a.b.c"]);
+  assert.deepEqual(patternsMatching("ping"), ["*", "ping"]);
+});
+
+Deno.test("an event type pattern is *, an event name, or an event name followed by .*", () => {
+  for (const ok of ["*", "a", "a.b", "a.*", "a.b_c.*", "order_2.paid"]) {
+    assert.ok(EVENT_TYPE_PATTERN.test(ok), ok);
+  }
+  for (const bad of ["", "**", "a*", "a.*.b", "*.a", "a.", ".a", "a..b", "A.b", "a.**", "a.b*"]) {
+    assert.ok(!EVENT_TYPE_PATTERN.test(bad), bad);
+  }
+  // Every pattern an event name matches is itself a valid pattern.
+  for (const name of ["a", "a.b.c", "x_1.y"]) {
+    assert.ok(EVENT_NAME.test(name));
+    for (const p of patternsMatching(name)) assert.ok(EVENT_TYPE_PATTERN.test(p), p);
+  }
+});
+
+Deno.test("custom header names Herald sets or HTTP reserves are refused, in any case", () => {
+  for (
+    const name of [
+      "Content-Type",
+      "user-agent",
+      "Webhook-Signature",
+      "webhook-id",
+      "webhook-timestamp",
+      "webhook-anything",
+    ]
+  ) {
+    assert.match(reservedHeaderProblem(name) ?? "allowed", /set by Herald/, name);
+  }
+  for (
+    const name of ["Host", "content-length", "Transfer-Encoding", "connection", "TE", "Upgrade"]
+  ) {
+    assert.match(reservedHeaderProblem(name) ?? "allowed", /reserved by HTTP/, name);
+  }
+  assert.match(reservedHeaderProblem("Proxy-Authorization")!, /reserved by HTTP/);
+  for (const name of ["Authorization", "X-Api-Key", "cookie", "x-webhook-id", "accept"]) {
+    assert.equal(reservedHeaderProblem(name), undefined, name);
+  }
+});
+
+Deno.test("a custom header name is an HTTP token; a value has no CR, LF, NUL or non-ASCII", () => {
+  for (const ok of ["X-Api-Key", "authorization", "x_1!#$%&'*+.^`|~"]) {
+    assert.ok(HEADER_NAME.test(ok), ok);
+  }
+  for (const bad of ["", "X Api", "x:y", "x\r\ny", "é", ":authority", "a/b", "(x)"]) {
+    assert.ok(!HEADER_NAME.test(bad), bad);
+  }
+  for (const ok of ["Bearer abc.def", "a\tb", "", "~!@#"]) assert.ok(HEADER_VALUE.test(ok), ok);
+  for (const bad of ["a\r\nX-Injected: 1", "a\nb", "a\u0000b", "caf\u00e9", "\u007f"]) {
+    assert.ok(!HEADER_VALUE.test(bad), JSON.stringify(bad));
+  }
 });

@@ -272,6 +272,7 @@ test("no secret, token or API key appears in a log line or in a Temporal workflo
     const webhook = await createWebhook(s, org.apiKey, {
       url: `${receiver.url}?token=URL-CANARY-5d1e`,
       verifyToken,
+      headers: { authorization: "Bearer HEADER-CANARY-2b8e" },
     });
     await api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields: { a: 1 } } });
     await waitFor("a delivery", () => receiver.received.length === 1);
@@ -292,6 +293,7 @@ test("no secret, token or API key appears in a log line or in a Temporal workflo
     const secrets = [
       verifyToken,
       "URL-CANARY-5d1e",
+      "HEADER-CANARY-2b8e",
       webhook.signingSecret,
       webhook.signingSecret.slice(6),
       rotated.body.signingSecret,

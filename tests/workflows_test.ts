@@ -97,7 +97,11 @@ const sent = (delivered: boolean, recorded = true): AttemptResult => ({
 });
 
 /** Runs one delivery with the given activities; answers its result or its failure. */
-async function deliver(activities: Partial<Activities>, cancelAfterMs?: number) {
+async function deliver(
+  activities: Partial<Activities>,
+  cancelAfterMs?: number,
+  given: Partial<DeliverPayloadInput> = {},
+) {
   const testEnv = await environment();
   const taskQueue = `unit-${crypto.randomUUID()}`;
   const worker = await Worker.create({
@@ -113,6 +117,7 @@ async function deliver(activities: Partial<Activities>, cancelAfterMs?: number) 
     maxAttempts: 5,
     retryIntervalMs: 20,
     timeoutMs: 1_000,
+    ...given,
   };
   return await worker.runUntil(async () => {
     const handle = await testEnv.client.workflow.start(WorkflowType.deliverPayload, {
@@ -166,6 +171,18 @@ Deno.test("five failed attempts fail the payload, run the compensation once, and
   assert.equal(run.deliveryOutcome, "failed");
   assert.ok(run.outcome instanceof WorkflowFailedError);
   assert.equal((run.outcome.cause as ApplicationFailure).type, ErrorType.DeliveryFailed);
+});
+
+Deno.test("a test send whose attempts all fail ends Failed without deactivating its webhook", async () => {
+  const { calls, activities } = stubs(() => sent(false));
+  const run = await deliver(activities, undefined, { test: true, maxAttempts: 2 });
+  assert.deepEqual(calls.attempts, [1, 2]);
+  assert.deepEqual(calls.finished, ["failed"]);
+  assert.equal(calls.deactivations, 0);
+  assert.equal(run.status, "FAILED");
+  assert.equal(run.deliveryOutcome, "failed");
+  assert.ok(run.outcome instanceof WorkflowFailedError);
+  assert.match((run.outcome.cause as ApplicationFailure).message, /webhook active/);
 });
 
 Deno.test("an answer of 200 on attempt 3 ends the run delivered after exactly three", async () => {

@@ -84,6 +84,7 @@ export function createActivities(deps: ActivityDeps) {
         "webhooks.verify_token",
         "webhooks.signing_secret",
         "webhooks.retired_signing_secrets",
+        "webhooks.headers",
         "events.type",
         "events.object",
         "events.object_id",
@@ -215,6 +216,7 @@ export function createActivities(deps: ActivityDeps) {
             timestampSeconds,
             signature,
             timeoutMs: input.timeoutMs,
+            headers: row.headers,
           },
           deps.httpClient,
         );

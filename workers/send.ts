@@ -22,9 +22,14 @@ export interface SendRequest {
   timestampSeconds: number;
   signature: string;
   timeoutMs: number;
+  /** The webhook's custom headers; none of them is a name Herald sets. */
+  headers: Record<string, string>;
 }
 
-/** POSTs a payload body with the Standard Webhooks headers; never throws for the receiver's faults. */
+/**
+ * POSTs a payload body with the webhook's custom headers and the Standard Webhooks ones (which win
+ * over a custom one of the same name); never throws for the receiver's faults.
+ */
 export async function sendPayload(
   request: SendRequest,
   client: Deno.HttpClient | undefined,
@@ -39,6 +44,7 @@ export async function sendPayload(
       signal,
       client,
       headers: {
+        ...request.headers,
         "content-type": "application/json; charset=utf-8",
         "user-agent": `Herald-Webhooks/${VERSION}`,
         "webhook-id": request.payloadId,

@@ -1,7 +1,7 @@
 /**
  * One payload's delivery, the seed's rule in one loop: at most `maxAttempts` POSTs per run,
  * `retryIntervalMs` apart, delivered only on 200; when the last one fails, the payload fails and
- * the webhook is deactivated (compensation), and the workflow ends Failed.
+ * the webhook is deactivated (compensation, skipped for a test send), and the workflow ends Failed.
  *
  * Each attempt is a local activity: it runs in the worker inside the workflow task, so a payload
  * delivered at once costs Temporal one workflow task and no activity task (measured against a
@@ -86,10 +86,11 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
     throw err;
   }
   // Compensation: the receiver stayed unreachable. Once begun it runs to its end, even if a
-  // cancellation arrives meanwhile.
+  // cancellation arrives meanwhile. A test send only shows its owner what the receiver answers:
+  // it never deactivates the webhook.
   const outcome = await CancellationScope.nonCancellable(async () => {
     const recorded = await bookkeeping.finishDelivery({ payloadId, run, outcome: "failed" });
-    if (recorded === "failed") {
+    if (recorded === "failed" && !input.test) {
       await bookkeeping.requestDeactivation({ webhookId, reason: "unreachable", payloadId, run });
     }
     return recorded;
@@ -97,7 +98,8 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
   if (outcome !== "failed") return end(outcome);
   end("failed");
   throw ApplicationFailure.nonRetryable(
-    `Not delivered: ${maxAttempts} attempts failed; the webhook is deactivated`,
+    `Not delivered: ${maxAttempts} attempts failed; ` +
+      (input.test ? "a test send leaves the webhook active" : "the webhook is deactivated"),
     ErrorType.DeliveryFailed,
   );
 }

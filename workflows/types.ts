@@ -21,6 +21,8 @@ export interface DeliverPayloadInput {
   retryIntervalMs: number;
   /** One attempt's HTTP timeout in ms (DELIVERY_TIMEOUT). */
   timeoutMs: number;
+  /** A test send (`webhook.test`): when its last attempt fails, its webhook stays active. */
+  test?: boolean;
 }
 
 /** What one attempt is asked to do: POST attempt `number` of this run, once. */

@@ -13,6 +13,7 @@ import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
 import { webhookStatsRouter } from "./webhook_stats.ts";
 import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
+import { eventTypesRouter } from "./event_types.ts";
 import { payloadsRouter } from "./payloads.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
@@ -110,6 +111,7 @@ export function createApp(given: AppDeps) {
   app.route("/v1/webhooks", webhookStatsRouter(deps));
   app.route("/v1/contacts", contactsRouter(deps));
   app.route("/v1/events", eventsRouter(deps));
+  app.route("/v1/event-types", eventTypesRouter(deps));
   app.route("/v1/payloads", payloadsRouter(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {

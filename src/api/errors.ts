@@ -37,7 +37,10 @@ export function validationError(error: z.ZodError, target: string): ApiError {
   const where = PART_NAMES[target] ?? target;
   const details = error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join("."),
-    message: issue.message,
+    // A record's bad key says why in its own issue ("Invalid key in record" says nothing).
+    message: issue.code === "invalid_key" && issue.issues[0]
+      ? `name: ${issue.issues[0].message}`
+      : issue.message,
   }));
   const first = details[0];
   return new ApiError(

@@ -1,11 +1,12 @@
-/** `/v1/events`: publish any event to every active webhook of the organization. */
+/** `/v1/events`: publish any event to every active webhook of the organization subscribed to it. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
-import { errorResponses, EventName, jsonBody, jsonResponse } from "./schemas.ts";
+import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
 import { recordEvent, startSoon } from "../usecases/events.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
+import { EVENT_NAME, MAX_EVENT_NAME_LENGTH, TEST_EVENT } from "../domain/event_types.ts";
 
 /** The deepest nesting of `data` accepted. */
 export const MAX_DATA_DEPTH = 10;
@@ -23,8 +24,13 @@ function depth(value: unknown): number {
   return deepest;
 }
 
+const PublishedEventName = z.string().max(MAX_EVENT_NAME_LENGTH)
+  .regex(EVENT_NAME, "event names are dotted lowercase words such as invoice.paid")
+  .refine((name) => name !== TEST_EVENT, `${TEST_EVENT} is sent only by test sends`)
+  .openapi({ example: "invoice.paid" });
+
 const PublishSchema = z.strictObject({
-  event: EventName,
+  event: PublishedEventName,
   object: z.string().max(50).regex(/^[a-z0-9_]+$/, "lowercase letters, digits and _ only")
     .openapi({ example: "invoice" }),
   objectId: z.string().min(1).max(200).optional(),
@@ -62,7 +68,7 @@ export function eventsRouter(deps: AppDeps) {
       tags: ["Events"],
       summary: "Publish an event",
       description:
-        "Creates one payload per active webhook. The same `Idempotency-Key` within 24 h " +
+        "Creates one payload per active webhook subscribed to the event's type. The same `Idempotency-Key` within 24 h " +
         "returns the first answer and creates nothing.",
       security: [{ apiKey: [] }],
       request: {

@@ -7,7 +7,7 @@ import { resendPayload } from "../usecases/resend.ts";
 import { deliveryWorkflowId } from "../temporal/names.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
-import { errorResponses, IdParam, jsonResponse, Millis } from "./schemas.ts";
+import { errorResponses, IdParam, jsonResponse, MASKED, Millis } from "./schemas.ts";
 import type { Payload } from "../db/schema.ts";
 
 /** A payload's status. */
@@ -61,9 +61,6 @@ const PayloadSchema = PayloadSummarySchema.extend({
     }),
   attemptLog: z.array(AttemptSchema),
 }).openapi("Payload");
-
-/** What the API shows instead of a verify token: the receiver got it, the API never shows it. */
-export const MASKED = "[redacted]";
 
 /** The body as sent, with its verify token masked. */
 function maskVerifyToken(body: { items?: { infoWebhook?: { verifyToken?: string | null } } }) {

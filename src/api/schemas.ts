@@ -1,4 +1,5 @@
 /** The API's shared zod schemas: they validate requests and describe the OpenAPI document. */
+import { EVENT_NAME, MAX_EVENT_NAME_LENGTH } from "../domain/event_types.ts";
 import { z } from "@hono/zod-openapi";
 
 /** The error shape, for the OpenAPI document. */
@@ -38,6 +39,9 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
+/** What the API shows instead of a secret: a verify token in a body as sent, a header's value. */
+export const MASKED = "[redacted]";
+
 /** What every id looks like: a prefix, an underscore, letters and digits. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
@@ -62,7 +66,6 @@ export function pageOf<T extends z.ZodType>(item: T) {
 }
 
 /** An event type: dotted lowercase words. */
-export const EventName = z.string().max(100).regex(
-  /^[a-z0-9_]+(\.[a-z0-9_]+)*$/,
-  "event names are dotted lowercase words such as invoice.paid",
-).openapi({ example: "invoice.paid" });
+export const EventName = z.string().max(MAX_EVENT_NAME_LENGTH)
+  .regex(EVENT_NAME, "event names are dotted lowercase words such as invoice.paid")
+  .openapi({ example: "invoice.paid" });

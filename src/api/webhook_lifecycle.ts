@@ -1,6 +1,6 @@
 /**
- * `/v1/webhooks/{id}/…`: activate, deactivate, reveal and rotate the secret, recover failed
- * payloads.
+ * `/v1/webhooks/{id}/…`: activate, deactivate, reveal and rotate the secret, send a test, recover
+ * failed payloads.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
@@ -18,6 +18,8 @@ import {
 import { newSigningSecret } from "../domain/secrets.ts";
 import { jsonb } from "../db/mod.ts";
 import { recoverPayloads } from "../usecases/resend.ts";
+import { sendTestEvent } from "../usecases/events.ts";
+import { TEST_EVENT } from "../domain/event_types.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 
 /** How long the previous signing secret keeps signing after a rotation. */
@@ -128,6 +130,39 @@ export function webhookLifecycleRouter(deps: AppDeps) {
         updated_at: now,
       }).where("id", "=", id).execute();
       return c.json({ signingSecret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/test",
+      tags: ["Webhooks"],
+      summary: `Send one ${TEST_EVENT} payload through the normal delivery path`,
+      description: "Signed and attempted like any payload, whatever the webhook's event types; " +
+        "when every attempt fails the payload ends failed and the webhook stays active. " +
+        "A deactivated webhook receives nothing: 409 `webhook_inactive`.",
+      security: [{ apiKey: [] }],
+      request: { params: IdParam },
+      responses: {
+        202: jsonResponse(
+          z.object({ id: z.string().openapi({ example: "pl_01jz3k5q8r7t6y5x4w3v2u1s0p" }) })
+            .openapi("TestSend"),
+          "Accepted: the test payload, to follow with GET /v1/payloads/{id}",
+        ),
+        ...errorResponses(401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const organizationId = c.get("organizationId");
+      const { id } = c.req.valid("param");
+      const webhook = await findWebhook(db, organizationId, id);
+      await requireBusinessPlan(db, organizationId, "Sending a test");
+      if (webhook.status !== "active") {
+        throw new ApiError(409, "webhook_inactive", "Activate the webhook before sending a test");
+      }
+      const payload = await sendTestEvent(useCases, webhook);
+      return c.json({ id: payload.payloadId }, 202);
     },
   );
 

@@ -10,6 +10,7 @@ import {
   IdParam,
   jsonBody,
   jsonResponse,
+  MASKED,
   Millis,
   pageOf,
   PageQuery,
@@ -24,6 +25,8 @@ import { jsonb } from "../db/mod.ts";
 import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { checkUrlAddresses } from "../net/url_addresses.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
+import { ALL_EVENTS } from "../domain/event_types.ts";
+import { EventTypesSchema, HeadersSchema, maskHeaders } from "./webhook_fields.ts";
 
 /** A webhook as the API shows it. */
 export const WebhookSchema = z.object({
@@ -31,6 +34,14 @@ export const WebhookSchema = z.object({
   name: z.string(),
   url: z.string(),
   hasVerifyToken: z.boolean(),
+  eventTypes: z.array(z.string()).openapi({
+    description: "Exact names, `prefix.*` wildcards, or `*` for every event",
+    example: ["contact.*", "invoice.paid"],
+  }),
+  headers: z.record(z.string(), z.string()).openapi({
+    description: `Custom request headers: each name with its value masked as \`${MASKED}\``,
+    example: { authorization: MASKED },
+  }),
   status: z.enum(["active", "deactivated"]),
   deactivationReason: z.enum(["unreachable", "plan_downgraded", "manual"]).nullable(),
   deactivatedAt: Millis.nullable(),
@@ -48,13 +59,15 @@ const UrlSchema = z.string().max(MAX_URL_LENGTH).openapi({ example: "https://exa
 const WebhookName = z.string().trim().min(1).max(200);
 const VerifyToken = z.string().min(1).max(500);
 
-/** A webhook as the API shows it: never its verify token nor its secrets. */
+/** A webhook as the API shows it: never its verify token, its secrets nor its headers' values. */
 export function presentWebhook(w: Webhook) {
   return {
     id: w.id,
     name: w.name,
     url: w.url,
     hasVerifyToken: w.verify_token !== null,
+    eventTypes: w.event_types,
+    headers: maskHeaders(w.headers),
     status: w.status,
     deactivationReason: w.deactivation_reason,
     deactivatedAt: w.deactivated_at,
@@ -141,6 +154,8 @@ export function webhooksRouter(deps: AppDeps) {
         url: UrlSchema,
         name: WebhookName.optional(),
         verifyToken: VerifyToken.optional(),
+        eventTypes: EventTypesSchema.optional(),
+        headers: HeadersSchema.optional(),
       })),
       responses: {
         201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
@@ -175,6 +190,8 @@ export function webhooksRouter(deps: AppDeps) {
           name: body.name ?? new URL(body.url).host,
           url: body.url,
           verify_token: body.verifyToken ?? null,
+          event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
+          headers: jsonb(body.headers ?? {}),
           signing_secret: newSigningSecret(),
           retired_signing_secrets: jsonb([]),
           status: "active",
@@ -245,7 +262,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "patch",
       path: "/{id}",
       tags: ["Webhooks"],
-      summary: "Change a webhook's URL, name or verify token",
+      summary: "Change a webhook's URL, name, verify token, event types or headers",
       security: [{ apiKey: [] }],
       request: {
         params: IdParam,
@@ -253,6 +270,8 @@ export function webhooksRouter(deps: AppDeps) {
           url: UrlSchema.optional(),
           name: WebhookName.optional(),
           verifyToken: VerifyToken.nullable().optional(),
+          eventTypes: EventTypesSchema.optional(),
+          headers: HeadersSchema.optional(),
         })),
       },
       responses: {
@@ -271,6 +290,8 @@ export function webhooksRouter(deps: AppDeps) {
           ...(body.url !== undefined && { url: body.url }),
           ...(body.name !== undefined && { name: body.name }),
           ...(body.verifyToken !== undefined && { verify_token: body.verifyToken }),
+          ...(body.eventTypes !== undefined && { event_types: jsonb(body.eventTypes) }),
+          ...(body.headers !== undefined && { headers: jsonb(body.headers) }),
           updated_at: Date.now(),
         })
         .where("id", "=", id).where("organization_id", "=", organizationId)

@@ -274,6 +274,69 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization's event types, by name
+         * @description Every type the organization has recorded, and the ones Herald emits (contact.created, contact.updated, contact.deleted) even before they happen. Test sends are not counted.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of event types */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["EventType"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description No token or a bad token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -285,7 +348,7 @@ export interface paths {
         put?: never;
         /**
          * Publish an event
-         * @description Creates one payload per active webhook. The same `Idempotency-Key` within 24 h returns the first answer and creates nothing.
+         * @description Creates one payload per active webhook subscribed to the event's type. The same `Idempotency-Key` within 24 h returns the first answer and creates nothing.
          */
         post: {
             parameters: {
@@ -903,6 +966,23 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /**
+                         * @description Which events the webhook receives, at most 50: exact names (`contact.created`), prefix wildcards (`contact.*` matches `contact.created` and `contact.note.added`, not `contact`), or `*` alone for every event (the default). A `PATCH` replaces the whole list.
+                         * @example [
+                         *       "contact.*",
+                         *       "invoice.paid"
+                         *     ]
+                         */
+                        eventTypes?: string[];
+                        /**
+                         * @description Extra request headers sent with every attempt, at most 20; answers show their names with each value masked. Names Herald sets (`content-type`, `user-agent`, `webhook-*`) or HTTP reserves (`host`, `content-length`, `content-encoding`, `transfer-encoding`, `connection`, `keep-alive`, `upgrade`, `te`, `trailer`, `expect`, `http2-settings`, `proxy-*`) are refused. A `PATCH` replaces the whole map; `{}` removes them all.
+                         * @example {
+                         *       "authorization": "Bearer receiver-token"
+                         *     }
+                         */
+                        headers?: {
+                            [key: string]: string;
+                        };
                         name?: string;
                         /** @example https://example.com/hooks */
                         url: string;
@@ -1073,7 +1153,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change a webhook's URL, name or verify token */
+        /** Change a webhook's URL, name, verify token, event types or headers */
         patch: {
             parameters: {
                 query?: never;
@@ -1086,6 +1166,23 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /**
+                         * @description Which events the webhook receives, at most 50: exact names (`contact.created`), prefix wildcards (`contact.*` matches `contact.created` and `contact.note.added`, not `contact`), or `*` alone for every event (the default). A `PATCH` replaces the whole list.
+                         * @example [
+                         *       "contact.*",
+                         *       "invoice.paid"
+                         *     ]
+                         */
+                        eventTypes?: string[];
+                        /**
+                         * @description Extra request headers sent with every attempt, at most 20; answers show their names with each value masked. Names Herald sets (`content-type`, `user-agent`, `webhook-*`) or HTTP reserves (`host`, `content-length`, `content-encoding`, `transfer-encoding`, `connection`, `keep-alive`, `upgrade`, `te`, `trailer`, `expect`, `http2-settings`, `proxy-*`) are refused. A `PATCH` replaces the whole map; `{}` removes them all.
+                         * @example {
+                         *       "authorization": "Bearer receiver-token"
+                         *     }
+                         */
+                        headers?: {
+                            [key: string]: string;
+                        };
                         name?: string;
                         /** @example https://example.com/hooks */
                         url?: string;
@@ -1631,6 +1728,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one webhook.test payload through the normal delivery path
+         * @description Signed and attempted like any payload, whatever the webhook's event types; when every attempt fails the payload ends failed and the webhook stays active. A deactivated webhook receives nothing: 409 `webhook_inactive`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Accepted: the test payload, to follow with GET /v1/payloads/{id} */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TestSend"];
+                    };
+                };
+                /** @description No token or a bad token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1689,6 +1863,17 @@ export interface components {
                 })[];
                 message: string;
             };
+        };
+        EventType: {
+            /** @description How many events of this type were recorded */
+            count: number;
+            /**
+             * @description When the last one was recorded; null if never
+             * @example 1764190000000
+             */
+            lastSeenAt: number | null;
+            /** @example contact.created */
+            name: string;
         };
         HourStats: {
             attempts: number;
@@ -1758,6 +1943,10 @@ export interface components {
                 webhookId: string;
             }[];
         };
+        TestSend: {
+            /** @example pl_01jz3k5q8r7t6y5x4w3v2u1s0p */
+            id: string;
+        };
         Webhook: {
             /** @example 1764190000000 */
             createdAt: number;
@@ -1765,7 +1954,24 @@ export interface components {
             deactivatedAt: number | null;
             /** @enum {string|null} */
             deactivationReason: "unreachable" | "plan_downgraded" | "manual" | null;
+            /**
+             * @description Exact names, `prefix.*` wildcards, or `*` for every event
+             * @example [
+             *       "contact.*",
+             *       "invoice.paid"
+             *     ]
+             */
+            eventTypes: string[];
             hasVerifyToken: boolean;
+            /**
+             * @description Custom request headers: each name with its value masked as `[redacted]`
+             * @example {
+             *       "authorization": "[redacted]"
+             *     }
+             */
+            headers: {
+                [key: string]: string;
+            };
             id: string;
             name: string;
             /** @enum {string} */

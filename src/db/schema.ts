@@ -53,6 +53,14 @@ export interface WebhookTable {
     RawBuilder<RetiredSecret[]>,
     RawBuilder<RetiredSecret[]>
   >;
+  /** Exact event names, `prefix.*` wildcards or `*` (src/domain/event_types.ts). */
+  event_types: ColumnType<string[], RawBuilder<string[]>, RawBuilder<string[]>>;
+  /** Custom request headers sent with every attempt; names lowercase. */
+  headers: ColumnType<
+    Record<string, string>,
+    RawBuilder<Record<string, string>>,
+    RawBuilder<Record<string, string>>
+  >;
   status: WebhookStatus;
   deactivation_reason: DeactivationReason | null;
   deactivated_at: number | null;
@@ -81,6 +89,16 @@ export interface EventTable {
   object_created_at: number;
   data: JsonObject;
   created_at: number;
+}
+
+/** The `event_type_counts` table: how often each event type happened in an organization. */
+export interface EventTypeCountTable {
+  organization_id: string;
+  name: string;
+  /** One of COUNT_SHARDS rows per type, so events of one type seldom wait on each other's lock. */
+  shard: number;
+  count: number;
+  last_seen_at: number;
 }
 
 /** The `payloads` table: one event for one webhook, the unit of delivery. */
@@ -159,6 +177,7 @@ export interface Database {
   webhooks: WebhookTable;
   contacts: ContactTable;
   events: EventTable;
+  event_type_counts: EventTypeCountTable;
   payloads: PayloadTable;
   attempts: AttemptTable;
   webhook_requests: WebhookRequestTable;

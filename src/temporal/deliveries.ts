@@ -2,6 +2,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
+import { TEST_EVENT } from "../domain/event_types.ts";
 import {
   deliveryWorkflowId,
   lifecycleTaskQueue,
@@ -46,6 +47,8 @@ export async function startDelivery(
     maxAttempts: settings.maxAttempts,
     retryIntervalMs: settings.retryIntervalMs,
     timeoutMs: settings.timeoutMs,
+    // Known by its event, so a resend of a test payload is a test too.
+    ...(start.event === TEST_EVENT && { test: true }),
   };
   try {
     await client.workflow.start(WorkflowType.deliverPayload, {

@@ -1,8 +1,9 @@
 /** Recording an event and its payloads in one transaction, then starting their deliveries. */
-import type { Transaction } from "kysely";
-import type { Database, JsonObject } from "../db/schema.ts";
+import { sql, type Transaction } from "kysely";
+import type { Database, JsonObject, Webhook } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
+import { patternsMatching, testEventOf } from "../domain/event_types.ts";
 import { type DeliveryStart, startDelivery } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
@@ -17,21 +18,62 @@ export interface NewEvent {
   data: JsonObject;
 }
 
-/** What recording an event produced: its id and one payload per active webhook. */
+/** What recording an event produced: its id and one payload per webhook it reaches. */
 export interface RecordedEvent {
   id: string;
   createdAt: number;
   payloads: DeliveryStart[];
 }
 
+/** Rows per organization and event type in `event_type_counts` (the list sums them). */
+const COUNT_SHARDS = 8;
+
 /**
- * Writes the event and one `pending` payload per webhook active right now, inside `tx`.
- * The caller starts the deliveries after commit (see `startDeliveries`).
+ * Writes the event, one `pending` payload per webhook active right now and subscribed to its type,
+ * and the event type's count, inside `tx`. The caller starts the deliveries after commit (see
+ * `startDeliveries`).
  */
 export async function recordEvent(
   tx: Transaction<Database>,
   event: NewEvent,
 ): Promise<RecordedEvent> {
+  const { id, createdAt } = await insertEvent(tx, event);
+  // Subscribed: its event types hold one of the patterns this type matches (a jsonb `?|`).
+  const matching = patternsMatching(event.type);
+  // Webhooks exist only on the business plan: a downgrade stops deliveries at once.
+  const webhooks = await tx.selectFrom("webhooks")
+    .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
+    .select(["webhooks.id", "webhooks.url"])
+    .where("webhooks.organization_id", "=", event.organizationId)
+    .where("organizations.plan", "=", "business")
+    .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
+    .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
+    .orderBy("webhooks.created_at").execute();
+  const payloads = await insertPayloads(tx, { ...event, id, createdAt }, webhooks);
+  // The count goes last, so its row is locked only until commit; one of several rows per type,
+  // so events of one type recorded at the same moment seldom wait for each other.
+  await tx.insertInto("event_type_counts")
+    .values({
+      organization_id: event.organizationId,
+      name: event.type,
+      shard: Math.floor(Math.random() * COUNT_SHARDS),
+      count: 1,
+      last_seen_at: createdAt,
+    })
+    .onConflict((oc) =>
+      oc.columns(["organization_id", "name", "shard"]).doUpdateSet({
+        count: sql`event_type_counts.count + 1`,
+        last_seen_at: sql`greatest(event_type_counts.last_seen_at, excluded.last_seen_at)`,
+      })
+    ).execute();
+  return { id, createdAt, payloads };
+}
+
+/** Writes an event row; `createdAt` is now. */
+async function insertEvent(
+  tx: Transaction<Database>,
+  event: NewEvent,
+): Promise<{ id: string; createdAt: number }> {
   const now = Date.now();
   const id = newId("evt");
   await tx.insertInto("events").values({
@@ -44,14 +86,15 @@ export async function recordEvent(
     data: jsonb(event.data),
     created_at: now,
   }).execute();
-  // Webhooks exist only on the business plan: a downgrade stops deliveries at once.
-  const webhooks = await tx.selectFrom("webhooks")
-    .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
-    .select(["webhooks.id", "webhooks.url"])
-    .where("webhooks.organization_id", "=", event.organizationId)
-    .where("organizations.plan", "=", "business")
-    .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
-    .orderBy("webhooks.created_at").execute();
+  return { id, createdAt: now };
+}
+
+/** Writes one `pending` payload of the event per webhook, and answers what starts them. */
+async function insertPayloads(
+  tx: Transaction<Database>,
+  event: { id: string; organizationId: string; type: string; createdAt: number },
+  webhooks: Array<{ id: string; url: string }>,
+): Promise<DeliveryStart[]> {
   const payloads = webhooks.map((webhook) => ({
     payloadId: newId("pl"),
     webhookId: webhook.id,
@@ -63,17 +106,17 @@ export async function recordEvent(
   if (payloads.length > 0) {
     await tx.insertInto("payloads").values(payloads.map((p) => ({
       id: p.payloadId,
-      event_id: id,
+      event_id: event.id,
       webhook_id: p.webhookId,
       organization_id: event.organizationId,
       status: "pending" as const,
       run: 1,
       attempt_count: 0,
-      created_at: now,
-      updated_at: now,
+      created_at: event.createdAt,
+      updated_at: event.createdAt,
     }))).execute();
   }
-  return { id, createdAt: now, payloads };
+  return payloads;
 }
 
 /** How many workflow starts one call makes at once. */
@@ -138,4 +181,25 @@ export async function publishEvent(deps: UseCaseDeps, event: NewEvent): Promise<
   const recorded = await deps.db.transaction().execute((tx) => recordEvent(tx, event));
   await startSoon(deps, recorded.payloads);
   return recorded;
+}
+
+/**
+ * Records a test send in its own transaction, a `webhook.test` event and its one payload for
+ * `webhook` whatever its event types (not counted among the organization's event types), and
+ * starts its delivery.
+ */
+export async function sendTestEvent(
+  deps: UseCaseDeps,
+  webhook: Pick<Webhook, "id" | "organization_id" | "url" | "created_at">,
+): Promise<DeliveryStart> {
+  const event = {
+    organizationId: webhook.organization_id,
+    ...testEventOf({ id: webhook.id, createdAt: webhook.created_at }),
+  };
+  const [payload] = await deps.db.transaction().execute(async (tx) => {
+    const { id, createdAt } = await insertEvent(tx, event);
+    return await insertPayloads(tx, { ...event, id, createdAt }, [webhook]);
+  });
+  await startSoon(deps, [payload!]);
+  return payload!;
 }
