@@ -1,6 +1,7 @@
 /** The dashboard as a person uses it, in a real browser: every flow of the portal. */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
+import { Webhook } from "standardwebhooks";
 import {
   api,
   createOrganization,
@@ -240,6 +241,66 @@ test("portal: edit settings, reveal and rotate the signing secret, delete", asyn
     assert.equal(gone.status, 404);
   } finally {
     await browser.close();
+  }
+});
+
+test("portal: subscribe to event types, set a header, send a signed test event, edit the subscription", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const receiver = await startReceiver();
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await signIn(page, s, org.apiKey);
+    await page.fill("input[name=url]", receiver.url);
+    await page.fill("input[name=name]", "Orders only");
+    await page.fill("input[name=eventTypes]", "order.*");
+    await page.fill("textarea[name=headers]", "X-Team: billing");
+    await page.click("form[action='/webhooks'] button");
+    const secret = await page.textContent("[data-secret]");
+    assert.equal(await page.textContent("[data-event-types]"), "order.*");
+    assert.equal(await page.textContent("[data-headers]"), "x-team: [redacted]");
+    assert.doesNotMatch(await page.content(), /billing/, "the header's value is never shown");
+
+    await page.click("button:text('Send test event')");
+    assert.match(await page.textContent("[role=status]") ?? "", /Test event sent/);
+    await waitFor("the test event", () => receiver.received.length === 1);
+    const got = receiver.received[0]!;
+    assert.equal(got.body.event, "webhook.test");
+    assert.equal(got.headers["x-team"], "billing");
+    new Webhook(secret!).verify(got.rawBody, {
+      "webhook-id": got.headers["webhook-id"]!,
+      "webhook-timestamp": got.headers["webhook-timestamp"]!,
+      "webhook-signature": got.headers["webhook-signature"]!,
+    });
+    await waitFor("the test payload in the list", async () => {
+      await page.reload();
+      return await page.locator("tr[data-payload] .badge.delivered").count() === 1;
+    });
+    assert.equal(await page.textContent("tr[data-payload] td:nth-child(2)"), "webhook.test");
+    await page.screenshot({ path: await artifactPath("portal-subscribed.png"), fullPage: true });
+
+    // Subscribed to order.* only: a contact event is not for it, an order event is.
+    await api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields: { a: 1 } } });
+    await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event: "order.paid", object: "order", data: { amount: 1 } },
+    });
+    await waitFor("the order event", () => receiver.received.length === 2);
+    assert.equal(receiver.received[1]!.body.event, "order.paid");
+
+    await page.fill("input[name=eventTypes]", "*");
+    await page.click("form[action$='/edit'] button");
+    assert.match(await page.textContent("[role=status]") ?? "", /Settings saved/);
+    assert.equal(await page.textContent("[data-event-types]"), "*");
+    assert.equal(await page.textContent("[data-headers]"), "x-team: [redacted]", "headers kept");
+    await api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields: { b: 2 } } });
+    await waitFor("the contact event, now subscribed", () => receiver.received.length === 3);
+    assert.equal(receiver.received[2]!.body.event, "contact.created");
+    assert.equal(receiver.received[2]!.headers["x-team"], "billing");
+  } finally {
+    await browser.close();
+    await receiver.close();
   }
 });
 

@@ -45,11 +45,12 @@ export const STYLESHEET = `
   details.menu > div { position: absolute; right: 0; background: #fff; border: 1px solid #cbd2d9; padding: 6px; z-index: 1; min-width: 150px; }
   details.menu button { display: block; width: 100%; text-align: left; margin: 2px 0; }
   input[type=text], input[type=url], input[type=password] { padding: 6px; width: 360px; }
+  textarea { display: block; width: 480px; padding: 6px; font-family: ui-monospace, monospace; }
   button { padding: 5px 12px; cursor: pointer; }
   label { display: block; margin: 8px 0; }
   header form { margin-left: auto; }
   .actions { display: flex; gap: 8px; align-items: flex-start; margin-bottom: 16px; }
-  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; margin-bottom: 16px; }
   figure { margin: 0; background: #fff; border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px; }
   figcaption { font-weight: 600; margin-bottom: 4px; }
   svg.chart { width: 100%; height: auto; display: block; }

@@ -48,6 +48,26 @@ export interface DashboardOptions {
   banner?: () => Promise<string | undefined>;
 }
 
+/** Event types typed as a list: commas or spaces between them. */
+function eventTypesOf(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * Headers typed one `Name: value` per line. A line without a colon is kept whole as a name, so
+ * the API refuses it with its own message rather than the dashboard dropping it.
+ */
+function headersOf(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const colon = line.indexOf(":");
+    if (colon < 0) headers[line.trim()] = "";
+    else headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
 /** Builds the dashboard's routes. */
 export function dashboardRouter(options: DashboardOptions) {
   const app = new Hono<DashboardEnv>();
@@ -210,9 +230,13 @@ export function dashboardRouter(options: DashboardOptions) {
 
   app.post("/webhooks", async (c) => {
     const form = await c.req.parseBody();
-    const body: Record<string, string> = { url: String(form.url ?? "") };
+    const body: Record<string, unknown> = { url: String(form.url ?? "") };
     if (form.name) body.name = String(form.name);
     if (form.verifyToken) body.verifyToken = String(form.verifyToken);
+    const eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
+    if (eventTypes.length > 0) body.eventTypes = eventTypes;
+    const headers = headersOf(String(form.headers ?? ""));
+    if (Object.keys(headers).length > 0) body.headers = headers;
     const answer = await call(c, "POST", "/v1/webhooks", body);
     if (!answer.ok) return webhooksPage(c, { error: errorText(answer) });
     return webhookPage(c, answer.json.id, {
@@ -258,9 +282,23 @@ export function dashboardRouter(options: DashboardOptions) {
     // An empty field keeps the token: the page never shows it, so it cannot send it back.
     if (form.clearVerifyToken) body.verifyToken = null;
     else if (form.verifyToken) body.verifyToken = String(form.verifyToken);
+    body.eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
+    // Header values are never shown, so an empty field keeps them; the box removes them all.
+    const headers = headersOf(String(form.headers ?? ""));
+    if (form.clearHeaders) body.headers = {};
+    else if (Object.keys(headers).length > 0) body.headers = headers;
     const answer = await call(c, "PATCH", `/v1/webhooks/${id}`, body);
     if (!answer.ok) return webhookPage(c, id, { error: errorText(answer) });
     return back(c, `/webhooks/${id}`, { notice: "Settings saved." });
+  });
+
+  app.post(`/webhooks/:id{${ID}}/test`, async (c) => {
+    const id = c.req.param("id");
+    const answer = await call(c, "POST", `/v1/webhooks/${id}/test`);
+    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    return back(c, `/webhooks/${id}`, {
+      notice: `Test event sent: payload ${answer.json.id}. It never deactivates the webhook.`,
+    });
   });
 
   app.post(`/webhooks/:id{${ID}}/recover`, async (c) => {

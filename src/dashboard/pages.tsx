@@ -58,6 +58,7 @@ export function WebhooksPage(props: {
             <th>Name</th>
             <th>URL</th>
             <th>Status</th>
+            <th>Events</th>
             <th>Success (24 h)</th>
             <th>Attempts (24 h)</th>
             <th>Created</th>
@@ -66,7 +67,7 @@ export function WebhooksPage(props: {
         <tbody>
           {props.webhooks.length === 0 && (
             <tr>
-              <td colspan={6}>No webhooks yet.</td>
+              <td colspan={7}>No webhooks yet.</td>
             </tr>
           )}
           {props.webhooks.map(({ webhook: w, stats }) => (
@@ -81,6 +82,7 @@ export function WebhooksPage(props: {
                 <Badge status={w.status} title={w.deactivationReason ?? undefined} />
                 {w.deactivationReason && <small>{w.deactivationReason}</small>}
               </td>
+              <td data-event-types>{w.eventTypes.join(", ")}</td>
               <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
               <td data-attempts>{stats?.attempts ?? "-"}</td>
               <td>
@@ -109,6 +111,18 @@ export function WebhooksPage(props: {
           </label>
           <label>
             Verify token (optional) <input type="text" name="verifyToken" />
+          </label>
+          <label>
+            Event types{" "}
+            <input
+              type="text"
+              name="eventTypes"
+              placeholder="* (every event), or contact.*, order.paid"
+            />
+          </label>
+          <label>
+            Headers (one <code>Name: value</code> per line, optional)
+            <textarea name="headers" rows={3}></textarea>
           </label>
           <button type="submit">Create webhook</button>
         </PostForm>
@@ -163,7 +177,21 @@ export function WebhookPage(props: {
           </span>
         )}
       </p>
+      <p>
+        Events: <code data-event-types>{w.eventTypes.join(", ")}</code>
+        {Object.keys(w.headers).length > 0 && (
+          <span>
+            {" · Headers: "}
+            <code data-headers>
+              {Object.entries(w.headers).map(([name, value]) => `${name}: ${value}`).join(", ")}
+            </code>
+          </span>
+        )}
+      </p>
       <div class="actions">
+        <PostForm action={`${base}/test`} csrf={csrf} class="inline">
+          <button type="submit">Send test event</button>
+        </PostForm>
         {w.status === "active"
           ? (
             <PostForm action={`${base}/deactivate`} csrf={csrf} class="inline">
@@ -193,7 +221,7 @@ export function WebhookPage(props: {
 
       <h2>Last 24 hours</h2>
       <p>
-        {stats.attempts} attempts, success rate{" "}
+        {stats.attempts} {stats.attempts === 1 ? "attempt" : "attempts"}, success rate{" "}
         <strong data-success-rate>{percent(stats.successRate)}</strong>
       </p>
       <div class="charts">
@@ -229,6 +257,22 @@ export function WebhookPage(props: {
           {w.hasVerifyToken && (
             <label>
               <input type="checkbox" name="clearVerifyToken" value="1" /> Remove the verify token
+            </label>
+          )}
+          <label>
+            Event types{" "}
+            <input type="text" name="eventTypes" value={w.eventTypes.join(", ")} required />
+          </label>
+          <label>
+            Headers (one <code>Name: value</code> per line; empty keeps{" "}
+            {Object.keys(w.headers).length > 0
+              ? `the ${Object.keys(w.headers).length} set, whose values are never shown`
+              : "none"})
+            <textarea name="headers" rows={3}></textarea>
+          </label>
+          {Object.keys(w.headers).length > 0 && (
+            <label>
+              <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
           <button type="submit">Save</button>
