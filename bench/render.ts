@@ -137,6 +137,7 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     .replace("{{profile}}", whereTimeGoes)
     .replace("{{versions}}", renderVersions(get("versions")?.versions))
     .replace("{{targets}}", renderTargets(rs))
+    .replace("{{servers}}", renderServers(rs, readPostgresResults()))
     .replace(
       "{{duration}}",
       m.durationSeconds
@@ -179,6 +180,68 @@ function renderVersions(versions: any[] | undefined): string {
 }
 
 /** The targets set for this machine, and what this run measured against each. */
+/** The results of a run against temporal-server on PostgreSQL, when one was kept beside these. */
+function readPostgresResults(): Array<Record<string, unknown>> | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dir}results-postgres.json`)).results;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Herald against the floor on each server: the embedded dev server of this run, and
+ * temporal-server on PostgreSQL from `bench/results-postgres.json` when it is there.
+ */
+function renderServers(
+  rs: Array<Record<string, unknown>>,
+  postgres: Array<Record<string, unknown>> | undefined,
+): string {
+  const column = (results: Array<Record<string, unknown>>): Record<string, string> | undefined => {
+    // deno-lint-ignore no-explicit-any
+    const get = (name: string) => results.find((r) => r.scenario === name) as any;
+    const tp = get("throughput"), floor = get("floor"), ingest = get("ingest");
+    const latency = get("latency");
+    if (!tp || !floor) return undefined;
+    const ms = (o: Record<string, number>, names: string[]) =>
+      names.map((n) => o[n] ?? "-").join(" / ");
+    return {
+      herald: `${tp.maxSustainedDeliveriesPerSecond}/s`,
+      floor: `${floor.maxSustainedWorkflowsPerSecond}/s`,
+      ratio: String(floor.heraldSustainedRatio ?? "-"),
+      heraldCpu: ms(tp.cpuMsPerDelivery, ["api", "worker", "temporal"]),
+      floorCpu: ms(floor.cpuMsPerWorkflow, ["worker", "temporal"]),
+      above: floor.heraldCpuMsAboveFloor
+        ? ms(floor.heraldCpuMsAboveFloor, ["worker", "temporal"])
+        : "-",
+      ingest: ingest ? `${ingest.requestsPerSecond}/s, p50 ${ingest.p50Ms} ms` : "-",
+      latency: latency?.runs?.[0]
+        ? `p50 ${latency.runs[0].p50Ms} ms, p99 ${latency.runs[0].p99Ms} ms`
+        : "-",
+    };
+  };
+  const dev = column(rs);
+  if (!dev) return "(This run did not measure the floor.)";
+  const pg = postgres ? column(postgres) : undefined;
+  const rows: Array<[string, keyof typeof dev]> = [
+    ["Herald, highest sustained deliveries/s (10 webhooks per event)", "herald"],
+    ["floor, highest sustained workflows/s", "floor"],
+    ["Herald's rate as a share of the floor's", "ratio"],
+    ["Herald, CPU ms per delivery (api / worker / temporal)", "heraldCpu"],
+    ["floor, CPU ms per workflow (worker / temporal)", "floorCpu"],
+    ["Herald's CPU ms per delivery above the floor (worker / temporal)", "above"],
+    ["ingest (16 clients, 1 webhook)", "ingest"],
+    ["latency at 20 events/s, POST answered → attempt 1", "latency"],
+  ];
+  const header = pg
+    ? "| | embedded dev server (SQLite) | temporal-server 1.29.1 on PostgreSQL, 4 shards |\n| --- | --- | --- |"
+    : "| | embedded dev server (SQLite) |\n| --- | --- |";
+  return [
+    header,
+    ...rows.map(([label, key]) => `| ${label} | ${dev[key]} |${pg ? ` ${pg[key]} |` : ""}`),
+  ].join("\n");
+}
+
 function renderTargets(rs: Array<Record<string, unknown>>): string {
   // deno-lint-ignore no-explicit-any
   const get = (name: string) => rs.find((r) => r.scenario === name) as any;
