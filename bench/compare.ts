@@ -16,6 +16,8 @@ export interface VersionResult {
   version: string;
   commit: string;
   latencyAt20PerSecond: { p50Ms: number; p99Ms: number };
+  /** POST /v1/events from 16 clients at once, closed loop, one webhook. */
+  ingest: { requestsPerSecond: number; p50Ms: number; p99Ms: number };
   burst: {
     targetDeliveriesPerSecond: number;
     deliveriesPerSecond: number;
@@ -166,6 +168,28 @@ async function measureVersion(
     await arrived(light, 30_000);
     const latencies = light.map(({ id, at }) => (sink.firstArrival.get(id) ?? Infinity) - at);
 
+    // Ingest: 16 publishers as fast as they are answered; then everything they sent arrives.
+    const ingestSeconds = quick ? 4 : 15;
+    const answered: number[] = [];
+    const ingested: Array<{ id: string }> = [];
+    const ingestEnd = performance.now() + ingestSeconds * 1000;
+    let n = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (performance.now() < ingestEnd) {
+        const t = performance.now();
+        const a = await call("/v1/events", one, {
+          event: "bench.item",
+          object: "item",
+          objectId: `ingest${n++}`,
+          data: {},
+        });
+        answered.push(performance.now() - t);
+        for (const p of a.payloads ?? []) ingested.push({ id: p.id });
+      }
+    }));
+    await arrived(ingested, 300_000);
+    await stack.settle();
+
     const ten = await organization(10);
     const target = 80;
     sampler.start();
@@ -185,6 +209,11 @@ async function measureVersion(
       latencyAt20PerSecond: {
         p50Ms: round(percentile(latencies, 50)),
         p99Ms: round(percentile(latencies, 99)),
+      },
+      ingest: {
+        requestsPerSecond: round(answered.length / ingestSeconds),
+        p50Ms: round(percentile(answered, 50)),
+        p99Ms: round(percentile(answered, 99)),
       },
       burst: {
         targetDeliveriesPerSecond: target,

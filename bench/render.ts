@@ -155,12 +155,12 @@ function renderVersions(versions: any[] | undefined): string {
     v.version === v.commit ? v.commit : `${v.version} (${v.commit})`;
   const ratio = (after: number, before: number) => `×${(after / before).toFixed(2)}`;
   const table = [
-    "| version | latency at 20 events/s, p50 / p99 | 80 deliveries/s for the window: delivered per s, backlog drained after | CPU ms per delivery (API; worker; Temporal) | peak RSS (API; worker) |",
-    "| --- | --- | --- | --- | --- |",
+    "| version | latency at 20 events/s, p50 / p99 | ingest, 16 clients: requests/s, p50 / p99 | 80 deliveries/s for the window: delivered per s, backlog drained after | CPU ms per delivery (API; worker; Temporal) | peak RSS (API; worker) |",
+    "| --- | --- | --- | --- | --- | --- |",
     ...versions.map((v) =>
-      `| ${
-        name(v)
-      } | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
+      `| ${name(v)} | ${v.latencyAt20PerSecond.p50Ms} / ${v.latencyAt20PerSecond.p99Ms} ms | ${
+        v.ingest ? `${v.ingest.requestsPerSecond}/s, ${v.ingest.p50Ms} / ${v.ingest.p99Ms} ms` : "-"
+      } | ${v.burst.deliveriesPerSecond}/s, ${v.burst.drainedAfterMs} ms | ${v.cpuMsPerDelivery.api}; ${v.cpuMsPerDelivery.worker}; ${v.cpuMsPerDelivery.temporal} | ${v.peakRssMb.api} MB; ${v.peakRssMb.worker} MB |`
     ),
   ];
   // Each version against the one before it, as ratios (below 1 is less time, CPU or memory).
@@ -168,7 +168,13 @@ function renderVersions(versions: any[] | undefined): string {
     const b = versions[k];
     return `- ${name(b)} → ${name(v)}: latency p50 ${
       ratio(v.latencyAt20PerSecond.p50Ms, b.latencyAt20PerSecond.p50Ms)
-    }, p99 ${ratio(v.latencyAt20PerSecond.p99Ms, b.latencyAt20PerSecond.p99Ms)}; backlog drained ${
+    }, p99 ${ratio(v.latencyAt20PerSecond.p99Ms, b.latencyAt20PerSecond.p99Ms)}; ${
+      v.ingest && b.ingest
+        ? `ingest ${ratio(v.ingest.requestsPerSecond, b.ingest.requestsPerSecond)} the rate, p50 ${
+          ratio(v.ingest.p50Ms, b.ingest.p50Ms)
+        }; `
+        : ""
+    }backlog drained ${
       ratio(v.burst.drainedAfterMs, b.burst.drainedAfterMs)
     }; CPU per delivery: worker ${
       ratio(v.cpuMsPerDelivery.worker, b.cpuMsPerDelivery.worker)
