@@ -1,10 +1,11 @@
 /** RETENTION in Temporal: the hourly schedule that deletes old rows, and the namespace's own. */
-import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from "@temporalio/client";
+import { type Client, ScheduleNotFoundError } from "@temporalio/client";
 import { msToTs, optionalTsToMs } from "@temporalio/common/lib/time.js";
 import type { enforceRetention } from "../../workflows/retention.ts";
 import { formatRetention, namespaceRetentionMs } from "../domain/retention.ts";
 import { log } from "../log.ts";
 import { retentionScheduleId, retentionWorkflowId, WorkflowType } from "./names.ts";
+import { upsertSchedule } from "./schedules.ts";
 
 /** How often retention runs: rows go within an hour of passing RETENTION. */
 export const RETENTION_EVERY_MS = 3_600_000;
@@ -37,24 +38,7 @@ export async function ensureRetentionSchedule(
       formatRetention(retentionMs)
     }`,
   };
-  const spec = { intervals: [{ every: RETENTION_EVERY_MS }] };
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec,
-      action,
-      policies: { overlap: "SKIP", catchupWindow: "1m" },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({
-      ...previous,
-      spec,
-      action,
-    })).catch((updateError) =>
-      log.warn("could not update the retention schedule", { error: String(updateError) })
-    );
-  }
+  await upsertSchedule(client, scheduleId, RETENTION_EVERY_MS, action, "retention");
 }
 
 /** How long the namespace keeps closed workflows, in milliseconds. */
