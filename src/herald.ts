@@ -260,7 +260,9 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         db: database.db,
         temporal,
         taskQueue: target.taskQueue,
-        delivery: config.delivery,
+        // This process's worker polls on the client's connection: a delivery's first workflow
+        // task comes back with its start.
+        delivery: { ...config.delivery, eagerStart: !!localWorker },
         beforeStart: options.beforeStart,
       });
       // Stops after the server (whose requests may still queue starts) and before the connection.

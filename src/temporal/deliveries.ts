@@ -28,6 +28,13 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryIntervalMs: number;
   timeoutMs: number;
+  /**
+   * Starts workflows eagerly: the server hands the first workflow task back with the start's
+   * answer, to a worker of this process that polls the task queue on the same native connection,
+   * with no task queue trip. Set only where that holds (`deno task start`); when that worker has
+   * no free workflow task slot, the start is an ordinary one.
+   */
+  eagerStart?: boolean;
 }
 
 /**
@@ -56,6 +63,7 @@ export async function startDelivery(
       taskQueue,
       args: [input],
       workflowIdConflictPolicy: "FAIL",
+      requestEagerStart: settings.eagerStart,
       typedSearchAttributes: [
         { key: WebhookIdKey, value: start.webhookId },
         { key: OrganizationIdKey, value: start.organizationId },
