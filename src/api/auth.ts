@@ -18,10 +18,15 @@ export interface DashboardPrincipal {
   keyHash: string;
 }
 
-/** The principal of an in-process dashboard call, if this is one. */
-function dashboardPrincipal(c: Context): DashboardPrincipal | undefined {
+/**
+ * The organization an in-process dashboard call acts for (taking one request from its key's
+ * rate), or undefined when this is not one.
+ */
+function dashboardOrganization(deps: AppDeps, c: Context): string | undefined {
   const env = c.env as Record<symbol, DashboardPrincipal | undefined> | undefined;
-  return env?.[DASHBOARD_PRINCIPAL];
+  const principal = env?.[DASHBOARD_PRINCIPAL];
+  if (principal) deps.rateLimiter?.take(principal.keyHash);
+  return principal?.organizationId;
 }
 
 function bearer(header: string | undefined): string {
@@ -87,9 +92,7 @@ export function requireAdmin(deps: AppDeps) {
 export function requireApiKey(deps: AppDeps) {
   return createMiddleware<AppEnv>((c, next) =>
     authenticate(deps, c, next, async () => {
-      const principal = dashboardPrincipal(c);
-      if (principal) deps.rateLimiter?.take(principal.keyHash);
-      const organizationId = principal?.organizationId ??
+      const organizationId = dashboardOrganization(deps, c) ??
         await organizationOfKey(deps, bearer(c.req.header("authorization")));
       if (!organizationId) throw new ApiError(401, "unauthorized", "Invalid API key");
       c.set("organizationId", organizationId);
@@ -102,10 +105,9 @@ export function requireApiKey(deps: AppDeps) {
 export function requireAdminOrApiKey(deps: AppDeps) {
   return createMiddleware<AppEnv>((c, next) =>
     authenticate(deps, c, next, async () => {
-      const principal = dashboardPrincipal(c);
-      if (principal) {
-        deps.rateLimiter?.take(principal.keyHash);
-        c.set("organizationId", principal.organizationId);
+      const fromDashboard = dashboardOrganization(deps, c);
+      if (fromDashboard) {
+        c.set("organizationId", fromDashboard);
         c.set("isAdmin", false);
         return;
       }

@@ -29,11 +29,6 @@ export class DeliveryStarter {
     this.#maxQueued = maxQueued;
   }
 
-  /** Payloads waiting for their start. */
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   /**
    * Queues committed payloads for their starts; resolves at once unless the queue is full. After
    * `close`, payloads are left `pending` for the reconciler.

@@ -176,13 +176,6 @@ export async function startSoon(deps: UseCaseDeps, payloads: DeliveryStart[]): P
   else await startDeliveries(deps, payloads);
 }
 
-/** Records an event in its own transaction and starts its deliveries. */
-export async function publishEvent(deps: UseCaseDeps, event: NewEvent): Promise<RecordedEvent> {
-  const recorded = await deps.db.transaction().execute((tx) => recordEvent(tx, event));
-  await startSoon(deps, recorded.payloads);
-  return recorded;
-}
-
 /**
  * Records a test send in its own transaction, a `webhook.test` event and its one payload for
  * `webhook` whatever its event types (not counted among the organization's event types), and

@@ -5,7 +5,7 @@
  * range of at most `batchSize` rows, so a table of millions is never locked for long; the batches
  * walk each table with a keyset, so rows that must stay are read once per pass, not once a batch.
  */
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Database } from "../db/schema.ts";
 import { type RetentionCutoffs, retentionCutoffs } from "../domain/retention.ts";
 import { log } from "../log.ts";
@@ -58,6 +58,22 @@ function afterClause(column: "updated_at" | "created_at", after: [number, string
     : sql``;
 }
 
+/**
+ * The condition that keeps an event (and its payloads) while an Idempotency-Key younger than its
+ * 24 hours points at it, joined to the query by `keyword`; only needed when RETENTION is shorter
+ * than that window.
+ */
+function keyedEventGuard(
+  cutoffs: RetentionCutoffs,
+  eventId: RawBuilder<unknown>,
+  keyword: RawBuilder<unknown>,
+) {
+  return cutoffs.keyedEvents < cutoffs.rows
+    ? sql`${keyword} not exists (select 1 from idempotency_keys k where k.event_id = ${eventId}
+        and k.created_at > ${cutoffs.keyedEvents}::bigint)`
+    : sql``;
+}
+
 /** Deletes one batch of old final payloads and their attempts, in one statement. */
 async function deletePayloadBatch(
   db: Kysely<Database>,
@@ -65,11 +81,7 @@ async function deletePayloadBatch(
   size: number,
   after: [number, string] | null,
 ): Promise<BatchResult> {
-  // Only needed when RETENTION is shorter than the Idempotency-Key window.
-  const keyedEventKept = cutoffs.keyedEvents < cutoffs.rows
-    ? sql`where not exists (select 1 from idempotency_keys k where k.event_id = c.event_id
-        and k.created_at > ${cutoffs.keyedEvents}::bigint)`
-    : sql``;
+  const keyedEventKept = keyedEventGuard(cutoffs, sql`c.event_id`, sql`where`);
   // The statuses are literals, as in the partial index payloads_final_idx. The lock rechecks them:
   // a payload resent meanwhile is no longer final and stays; one locked by a writer is skipped.
   const { rows: [row] } = await sql<
@@ -105,11 +117,7 @@ async function deleteEventBatch(
   size: number,
   after: [number, string] | null,
 ): Promise<BatchResult> {
-  // Only needed when RETENTION is shorter than the Idempotency-Key window.
-  const keyedEventKept = cutoffs.keyedEvents < cutoffs.rows
-    ? sql`and not exists (select 1 from idempotency_keys k where k.event_id = c.id
-        and k.created_at > ${cutoffs.keyedEvents}::bigint)`
-    : sql``;
+  const keyedEventKept = keyedEventGuard(cutoffs, sql`c.id`, sql`and`);
   const { rows: [row] } = await sql<
     { events: number; last_at: number | null; last_id: string | null }
   >`with candidates as (
