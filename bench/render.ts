@@ -14,6 +14,8 @@ export interface Machine {
   mode: string;
   date: string;
   durationSeconds?: number;
+  /** The commit measured (`+changes` when the working tree had uncommitted changes). */
+  commit?: string;
 }
 
 const dir = new URL("./", import.meta.url).pathname;
@@ -129,9 +131,9 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
   return template
     .replace(
       "{{machine}}",
-      `${m.cores} cores, ${m.memoryGb} GiB; Deno ${m.deno}; Herald ${m.herald}; ${m.mode} run of ${
-        m.date.slice(0, 10)
-      }`,
+      `${m.cores} cores, ${m.memoryGb} GiB; Deno ${m.deno}; Herald ${m.herald}${
+        m.commit ? ` (${m.commit})` : ""
+      }; ${m.mode} run of ${m.date.slice(0, 10)}`,
     )
     .replace("{{table}}", table)
     .replace("{{profile}}", whereTimeGoes)
@@ -185,11 +187,12 @@ function renderVersions(versions: any[] | undefined): string {
   return [...table, "", ...steps].join("\n");
 }
 
-/** The targets set for this machine, and what this run measured against each. */
-/** The results of a run against temporal-server on PostgreSQL, when one was kept beside these. */
-function readPostgresResults(): Array<Record<string, unknown>> | undefined {
+/** The run against temporal-server on PostgreSQL, when one was kept beside these results. */
+function readPostgresResults():
+  | { machine: Machine; results: Array<Record<string, unknown>> }
+  | undefined {
   try {
-    return JSON.parse(Deno.readTextFileSync(`${dir}results-postgres.json`)).results;
+    return JSON.parse(Deno.readTextFileSync(`${dir}results-postgres.json`));
   } catch {
     return undefined;
   }
@@ -201,7 +204,7 @@ function readPostgresResults(): Array<Record<string, unknown>> | undefined {
  */
 function renderServers(
   rs: Array<Record<string, unknown>>,
-  postgres: Array<Record<string, unknown>> | undefined,
+  postgres: { machine: Machine; results: Array<Record<string, unknown>> } | undefined,
 ): string {
   const column = (results: Array<Record<string, unknown>>): Record<string, string> | undefined => {
     // deno-lint-ignore no-explicit-any
@@ -228,7 +231,7 @@ function renderServers(
   };
   const dev = column(rs);
   if (!dev) return "(This run did not measure the floor.)";
-  const pg = postgres ? column(postgres) : undefined;
+  const pg = postgres ? column(postgres.results) : undefined;
   const rows: Array<[string, keyof typeof dev]> = [
     ["Herald, highest sustained deliveries/s (10 webhooks per event)", "herald"],
     ["floor, highest sustained workflows/s", "floor"],
@@ -240,7 +243,9 @@ function renderServers(
     ["latency at 20 events/s, POST answered → attempt 1", "latency"],
   ];
   const header = pg
-    ? "| | embedded dev server (SQLite) | temporal-server 1.29.1 on PostgreSQL, 4 shards |\n| --- | --- | --- |"
+    ? `| | embedded dev server (SQLite) | temporal-server 1.29.1 on PostgreSQL, 4 shards (${
+      [postgres!.machine.commit, postgres!.machine.date.slice(0, 10)].filter(Boolean).join(", ")
+    }) |\n| --- | --- | --- |`
     : "| | embedded dev server (SQLite) |\n| --- | --- |";
   return [
     header,
@@ -248,6 +253,7 @@ function renderServers(
   ].join("\n");
 }
 
+/** The targets set for this machine, and what this run measured against each. */
 function renderTargets(rs: Array<Record<string, unknown>>): string {
   // deno-lint-ignore no-explicit-any
   const get = (name: string) => rs.find((r) => r.scenario === name) as any;

@@ -55,7 +55,24 @@ function machine() {
     mode: quick ? "quick" : "full",
     date: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
+    commit: commitMeasured(),
   };
+}
+
+/** The commit checked out, `+changes` when the working tree differs from it; unset outside git. */
+function commitMeasured(): string | undefined {
+  const git = (...args: string[]) => {
+    try {
+      const out = new Deno.Command("git", { args, cwd: dir, stdout: "piped", stderr: "null" })
+        .outputSync();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    } catch {
+      return undefined; // no git on this machine
+    }
+  };
+  const head = git("rev-parse", "--short", "HEAD");
+  if (!head) return undefined;
+  return git("status", "--porcelain", "--untracked-files=no") ? `${head}+changes` : head;
 }
 
 /** Writes the results of an `--only` run to bench/tmp/results-only.json. */
