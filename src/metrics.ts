@@ -72,6 +72,10 @@ export const metrics = {
     "herald_http_requests_total",
     "API requests, by method, route and status",
   ),
+  deliveryStarts: new Counter(
+    "herald_delivery_starts_total",
+    "Delivery workflows this process started, by whether the server started them eagerly",
+  ),
 };
 
 /** Renders this process's series, followed by gauges the caller read elsewhere. */
@@ -83,6 +87,7 @@ export function renderMetrics(
     ...metrics.attempts.render(),
     ...metrics.attemptDuration.render(),
     ...metrics.httpRequests.render(),
+    ...metrics.deliveryStarts.render(),
   ];
   return lines.join("\n") + "\n" + renderGauges(gauges);
 }

@@ -66,6 +66,9 @@ test("logs and /metrics show each request and attempt of a delivery", async () =
     );
     assert.match(metrics, /^herald_payloads\{status="pending"\} \d+$/m);
     assert.match(metrics, /^herald_webhooks\{status="active"\} [1-9]/m);
+    // With the API and a worker in one process, the server hands each delivery's first workflow
+    // task back with the start's answer (eager start).
+    assert.match(metrics, /^herald_delivery_starts_total\{eager="true"\} [1-9]\d*$/m);
     // In one process, the same /metrics shows the worker's side: the Temporal SDK's own metrics,
     // and Temporal's count of the pollers of each of Herald's task queues.
     assert.match(metrics, /^temporal_workflow_completed\{[^}]*\} [1-9]/m);
@@ -158,6 +161,8 @@ test(
       const apiMetrics = await scrape(apiUrl);
       assert.doesNotMatch(apiMetrics, /^herald_deliveries_total\{/m);
       assert.match(apiMetrics, /^temporal_request\{[^}]*\} [1-9]/m);
+      // An API without a worker in its process asks for no eager start.
+      assert.match(apiMetrics, /^herald_delivery_starts_total\{eager="false"\} 1$/m);
       assert.match(apiMetrics, /^herald_task_queue_pollers\{queue="herald-split-\w+"\} [1-9]/m);
     } finally {
       await Promise.all([killHard(apiProcess), killHard(workerProcess)]);

@@ -3,6 +3,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/c
 import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
 import { TEST_EVENT } from "../domain/event_types.ts";
+import { metrics } from "../metrics.ts";
 import {
   deliveryWorkflowId,
   lifecycleTaskQueue,
@@ -58,7 +59,7 @@ export async function startDelivery(
     ...(start.event === TEST_EVENT && { test: true }),
   };
   try {
-    await client.workflow.start(WorkflowType.deliverPayload, {
+    const handle = await client.workflow.start(WorkflowType.deliverPayload, {
       workflowId: deliveryWorkflowId(start.payloadId),
       taskQueue,
       args: [input],
@@ -72,6 +73,7 @@ export async function startDelivery(
       memo: { url: redactUrl(start.url), run: start.run },
       staticSummary: `${start.event} → ${redactUrl(start.url)} (run ${start.run})`,
     });
+    metrics.deliveryStarts.inc({ eager: String(handle.eagerlyStarted) });
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
