@@ -56,7 +56,12 @@ test("logs and /metrics show each request and attempt of a delivery", async () =
     assert.equal(requestLine.status, 201);
     assert.equal(requestLine.route, "/v1/contacts");
 
-    const metrics = await (await fetch(`${s.apiUrl}/metrics`)).text();
+    // The payload is recorded delivered inside the attempt; its workflow ends just after, and the
+    // SDK counts it then.
+    const metrics = await waitFor("the workflow's completion in /metrics", async () => {
+      const text = await (await fetch(`${s.apiUrl}/metrics`)).text();
+      return /^temporal_workflow_completed\{[^}]*\} [1-9]/m.test(text) && text;
+    });
     assert.match(metrics, /^herald_deliveries_total\{outcome="delivered"\} [1-9]\d*$/m);
     assert.match(metrics, /^herald_attempts_total\{outcome="success"\} [1-9]\d*$/m);
     assert.match(metrics, /^herald_attempt_duration_seconds_count [1-9]\d*$/m);
