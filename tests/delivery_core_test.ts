@@ -252,7 +252,9 @@ test("a delivery cancelled from Temporal ends cancelled, and Canceled in Tempora
 });
 
 test("a resend while the previous run's workflow is still open answers 409 delivery_running", async () => {
-  const s = await stack({ ...FAST, DELIVERY_RETRY_INTERVAL: "3s" });
+  // Long enough for two webhook changes and the resend to happen while the run waits, even on a
+  // loaded machine.
+  const s = await stack({ ...FAST, DELIVERY_RETRY_INTERVAL: "8s" });
   const { org, receiver, webhook } = await oneWebhook(
     s,
     (n) => new Response("", { status: n === 1 ? 500 : 200 }),
@@ -332,7 +334,9 @@ test("the reconciler pages through pending payloads with a cursor, so blocked on
     run: 1,
     attempt_count: 0,
     created_at: old + i,
-    updated_at: old,
+    // Dated ahead, so that only this test's sweeps (whose grace reaches ahead) see them: the other
+    // stacks of this file share the database, and their reconcilers would start them too.
+    updated_at: Date.now() + 3_600_000,
   }))).execute();
   // The two oldest cannot start: a workflow with their id is open on a queue nobody polls.
   const blockers = await Promise.all(
@@ -351,13 +355,14 @@ test("the reconciler pages through pending payloads with a cursor, so blocked on
     delivery: { maxAttempts: 5, retryIntervalMs: 300, timeoutMs: 5_000 },
   };
   const onePage = { page: 2, budgetMs: 0 };
-  assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 2);
-  assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 2);
+  const aheadGrace = -7_200_000;
+  assert.equal(await startPendingDeliveries(deps, aheadGrace, undefined, onePage), 2);
+  assert.equal(await startPendingDeliveries(deps, aheadGrace, undefined, onePage), 2);
   await waitFor("the two free payloads delivered", () => receiver.received.length === 2);
   assert.deepEqual(receiver.received.map((r) => r.body._id).sort(), ids.slice(2).sort());
   // The sweep reached the end: the next run starts from the oldest again.
-  assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 0);
-  assert.equal(await startPendingDeliveries(deps, 1_000, undefined, onePage), 2);
+  assert.equal(await startPendingDeliveries(deps, aheadGrace, undefined, onePage), 0);
+  assert.equal(await startPendingDeliveries(deps, aheadGrace, undefined, onePage), 2);
   await Promise.all(blockers.map((b) => b.terminate("end of test")));
   await receiver.close();
 });

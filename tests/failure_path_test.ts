@@ -153,8 +153,12 @@ test("a deactivated webhook gets nothing; activate (a signal) brings deliveries 
     return [`${signal.signalName}:${request.change.kind}`];
   });
   assert.deepEqual(changes, ["change:deactivate", "change:reactivate"]);
-  const state = await handle.query<{ status: string }>("state");
-  assert.equal(state.status, "active");
+  // The API answers once the change is committed, inside the workflow's activity; the workflow's
+  // own state follows when that activity's completion comes back to it.
+  await waitFor(
+    "the lifecycle workflow's state",
+    async () => (await handle.query<{ status: string }>("state")).status === "active",
+  );
 
   const after = await publish(s, org.apiKey);
   assert.equal(after.payloads.length, 1);

@@ -309,10 +309,17 @@ test("no secret, token or API key appears in a log line or in a Temporal workflo
     }
 
     const seen: string[] = [];
-    for await (
-      const execution of s.herald.temporal.workflow.list({ query: `WebhookId = "${webhook.id}"` })
-    ) {
-      const handle = s.herald.temporal.workflow.getHandle(execution.workflowId);
+    // The visibility store is eventually consistent: wait until it lists both deliveries.
+    const workflowIds = await waitFor("both deliveries in the visibility store", async () => {
+      const ids: string[] = [];
+      const query = `WebhookId = "${webhook.id}"`;
+      for await (const execution of s.herald.temporal.workflow.list({ query })) {
+        ids.push(execution.workflowId);
+      }
+      return ids.length >= 2 && ids;
+    });
+    for (const workflowId of workflowIds) {
+      const handle = s.herald.temporal.workflow.getHandle(workflowId);
       seen.push(historyToJSON(await handle.fetchHistory()));
       seen.push(JSON.stringify(await (await handle.describe()).memo));
     }
