@@ -63,13 +63,17 @@ test("temporal ui: find a delivery by WebhookId, see its summary, its failed att
     // The failed attempts: each is a local activity in the history; the delivery's current
     // details say which attempt failed, how, and when the next one comes.
     await waitFor("a third failed attempt", () => receiver.received.length >= 3, 20_000);
-    await page.reload();
-    await page.click("text=User Metadata");
-    // The UI asks the running workflow for its details (a query) and renders them in a frame.
-    const current = page.frameLocator("iframe >> nth=1").getByText(
-      /Attempt [3-4] of 5 failed: answered 503\. Next in 5 s\./,
-    );
-    await current.waitFor({ timeout: 15_000 });
+    // The UI asks the running workflow for its details (a query) once per page load and renders
+    // them in a frame; the workflow records an attempt just after its receiver answered, so a load
+    // may come a moment early: load again until the details show attempt 3 or 4.
+    await waitFor("the current details of attempt 3 or 4", async () => {
+      await page.reload();
+      await page.click("text=User Metadata");
+      const current = page.frameLocator("iframe >> nth=1").getByText(
+        /Attempt [3-4] of 5 failed: answered 503\. Next in 5 s\./,
+      );
+      return await current.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+    }, 15_000);
     const details = await page.innerText("body");
     assert.match(details, /POST to the receiver: attempt 1 of 5/);
     await page.screenshot({
