@@ -39,7 +39,8 @@ export interface CompareStack {
 const ROOT = new URL("../", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function git(args: string[], cwd = ROOT): Promise<string> {
+/** Runs git in the project (or `cwd`) and answers its output; throws with its stderr on failure. */
+export async function git(args: string[], cwd = ROOT): Promise<string> {
   const out = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   if (!out.success) {

@@ -18,6 +18,12 @@ export interface Machine {
   commit?: string;
 }
 
+/** A run's results as kept in a results file. */
+interface Run {
+  machine: Machine;
+  results: Array<Record<string, unknown>>;
+}
+
 const dir = new URL("./", import.meta.url).pathname;
 
 export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): string {
@@ -188,9 +194,7 @@ function renderVersions(versions: any[] | undefined): string {
 }
 
 /** The run against temporal-server on PostgreSQL, when one was kept beside these results. */
-function readPostgresResults():
-  | { machine: Machine; results: Array<Record<string, unknown>> }
-  | undefined {
+function readPostgresResults(): Run | undefined {
   try {
     return JSON.parse(Deno.readTextFileSync(`${dir}results-postgres.json`));
   } catch {
@@ -204,7 +208,7 @@ function readPostgresResults():
  */
 function renderServers(
   rs: Array<Record<string, unknown>>,
-  postgres: { machine: Machine; results: Array<Record<string, unknown>> } | undefined,
+  postgres: Run | undefined,
 ): string {
   const column = (results: Array<Record<string, unknown>>): Record<string, string> | undefined => {
     // deno-lint-ignore no-explicit-any
@@ -231,7 +235,9 @@ function renderServers(
   };
   const dev = column(rs);
   if (!dev) return "(This run did not measure the floor.)";
-  const pg = postgres ? column(postgres.results) : undefined;
+  const pg = postgres && column(postgres.results);
+  const pgRun = postgres &&
+    [postgres.machine.commit, postgres.machine.date.slice(0, 10)].filter(Boolean).join(", ");
   const rows: Array<[string, keyof typeof dev]> = [
     ["Herald, highest sustained deliveries/s (10 webhooks per event)", "herald"],
     ["floor, highest sustained workflows/s", "floor"],
@@ -243,9 +249,7 @@ function renderServers(
     ["latency at 20 events/s, POST answered → attempt 1", "latency"],
   ];
   const header = pg
-    ? `| | embedded dev server (SQLite) | temporal-server 1.29.1 on PostgreSQL, 4 shards (${
-      [postgres!.machine.commit, postgres!.machine.date.slice(0, 10)].filter(Boolean).join(", ")
-    }) |\n| --- | --- | --- |`
+    ? `| | embedded dev server (SQLite) | temporal-server 1.29.1 on PostgreSQL, 4 shards (${pgRun}) |\n| --- | --- | --- |`
     : "| | embedded dev server (SQLite) |\n| --- | --- |";
   return [
     header,

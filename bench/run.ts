@@ -19,7 +19,7 @@ import {
   ResourceSampler,
 } from "./resources.ts";
 import { perfAvailable, startProfile } from "./profile.ts";
-import { compareVersions } from "./compare.ts";
+import { compareVersions, git } from "./compare.ts";
 import { runFloor } from "./floor.ts";
 import { measureRetention } from "./retention.ts";
 import { renderMarkdown } from "./render.ts";
@@ -45,6 +45,20 @@ const say = (line: string) => console.log(`[${new Date().toISOString().slice(11,
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = new URL("./", import.meta.url).pathname;
 
+/** The commit checked out, `+changes` when the working tree differs from it; unset outside git. */
+async function commitMeasured(): Promise<string | undefined> {
+  try {
+    const head = await git(["rev-parse", "--short", "HEAD"]);
+    const changed = await git(["status", "--porcelain", "--untracked-files=no"]);
+    return changed ? `${head}+changes` : head;
+  } catch {
+    return undefined; // not a git checkout, or no git on this machine
+  }
+}
+
+/** The code measured: read once at the start, before any scenario runs. */
+const commit = await commitMeasured();
+
 /** The machine and run the results come from. */
 function machine() {
   return {
@@ -55,24 +69,8 @@ function machine() {
     mode: quick ? "quick" : "full",
     date: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - benchStarted) / 1000),
-    commit: commitMeasured(),
+    commit,
   };
-}
-
-/** The commit checked out, `+changes` when the working tree differs from it; unset outside git. */
-function commitMeasured(): string | undefined {
-  const git = (...args: string[]) => {
-    try {
-      const out = new Deno.Command("git", { args, cwd: dir, stdout: "piped", stderr: "null" })
-        .outputSync();
-      return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
-    } catch {
-      return undefined; // no git on this machine
-    }
-  };
-  const head = git("rev-parse", "--short", "HEAD");
-  if (!head) return undefined;
-  return git("status", "--porcelain", "--untracked-files=no") ? `${head}+changes` : head;
 }
 
 /** Writes the results of an `--only` run to bench/tmp/results-only.json. */
