@@ -65,3 +65,22 @@ test("GET /openapi.json documents every route of the app, with examples", async 
   }
   assert.match(docs.headers.get("content-security-policy") ?? "", /default-src 'none'/);
 });
+
+test("every operation of /openapi.json has its own camelCase operationId, so generated clients read well", async () => {
+  const doc = await openApiDocument() as {
+    paths: Record<string, Record<string, { operationId?: string }>>;
+  };
+  const ids = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => {
+      const id = op.operationId;
+      assert.ok(id, `${method.toUpperCase()} ${path} has no operationId`);
+      assert.match(id, /^[a-z]+(?:[A-Z][a-z]*)+$/, `${method.toUpperCase()} ${path}: ${id}`);
+      return id;
+    })
+  );
+  assert.equal(new Set(ids).size, ids.length, `repeated operationIds: ${ids.sort().join(", ")}`);
+  // The names a client's user calls: a verb and what it acts on.
+  for (const id of ["createWebhook", "activateWebhook", "listWebhookPayloads", "publishEvent"]) {
+    assert.ok(ids.includes(id), `no ${id}`);
+  }
+});

@@ -27,6 +27,7 @@ export function eventTypesRouter(deps: AppDeps) {
       method: "get",
       path: "/",
       tags: ["Events"],
+      operationId: "listEventTypes",
       summary: "List the organization's event types, by name",
       description: "Every type the organization has recorded, and the ones Herald emits " +
         `(${HERALD_EVENT_TYPES.join(", ")}) even before they happen. Test sends are not counted.`,

@@ -66,6 +66,7 @@ export function eventsRouter(deps: AppDeps) {
       method: "post",
       path: "/",
       tags: ["Events"],
+      operationId: "publishEvent",
       summary: "Publish an event",
       description:
         "Creates one payload per active webhook subscribed to the event's type. The same `Idempotency-Key` within 24 h " +

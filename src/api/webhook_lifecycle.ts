@@ -42,6 +42,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "post",
       path: "/{id}/activate",
       tags: ["Webhooks"],
+      operationId: "activateWebhook",
       summary: "Reactivate a webhook (a signal to its lifecycle workflow)",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -63,6 +64,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "post",
       path: "/{id}/deactivate",
       tags: ["Webhooks"],
+      operationId: "deactivateWebhook",
       summary: "Deactivate a webhook (reason manual)",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -82,6 +84,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "get",
       path: "/{id}/secret",
       tags: ["Webhooks"],
+      operationId: "getWebhookSecret",
       summary: "Reveal the current signing secret",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -102,6 +105,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "post",
       path: "/{id}/rotate-secret",
       tags: ["Webhooks"],
+      operationId: "rotateWebhookSecret",
       summary: "Issue a new signing secret; the old one also signs for 24 hours",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -138,6 +142,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "post",
       path: "/{id}/test",
       tags: ["Webhooks"],
+      operationId: "testWebhook",
       summary: `Send one ${TEST_EVENT} payload through the normal delivery path`,
       description: "Signed and attempted like any payload, whatever the webhook's event types; " +
         "when every attempt fails the payload ends failed and the webhook stays active. " +
@@ -171,6 +176,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       method: "post",
       path: "/{id}/recover",
       tags: ["Payloads"],
+      operationId: "recoverWebhookPayloads",
       summary: "Resend every failed or cancelled payload created since a time",
       security: [{ apiKey: [] }],
       request: {

@@ -46,6 +46,7 @@ export function webhookStatsRouter(deps: AppDeps) {
       method: "get",
       path: "/{id}/stats",
       tags: ["Webhooks"],
+      operationId: "getWebhookStats",
       summary: "A webhook's deliveries, attempts and latency per hour over the last 24 hours",
       security: [{ apiKey: [] }],
       request: { params: IdParam },

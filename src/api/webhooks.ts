@@ -148,6 +148,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "post",
       path: "/",
       tags: ["Webhooks"],
+      operationId: "createWebhook",
       summary: "Create a webhook",
       security: [{ apiKey: [] }],
       request: jsonBody(z.strictObject({
@@ -211,6 +212,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "get",
       path: "/",
       tags: ["Webhooks"],
+      operationId: "listWebhooks",
       summary: "List webhooks, newest first",
       security: [{ apiKey: [] }],
       request: {
@@ -246,6 +248,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "get",
       path: "/{id}",
       tags: ["Webhooks"],
+      operationId: "getWebhook",
       summary: "Read a webhook",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -262,6 +265,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "patch",
       path: "/{id}",
       tags: ["Webhooks"],
+      operationId: "updateWebhook",
       summary: "Change a webhook's URL, name, verify token, event types or headers",
       security: [{ apiKey: [] }],
       request: {
@@ -305,6 +309,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "delete",
       path: "/{id}",
       tags: ["Webhooks"],
+      operationId: "deleteWebhook",
       summary: "Delete a webhook; its waiting payloads end cancelled",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
@@ -325,6 +330,7 @@ export function webhooksRouter(deps: AppDeps) {
       method: "get",
       path: "/{id}/payloads",
       tags: ["Payloads"],
+      operationId: "listWebhookPayloads",
       summary: "List a webhook's payloads, newest first",
       security: [{ apiKey: [] }],
       request: {
