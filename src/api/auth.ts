@@ -54,8 +54,8 @@ async function organizationOfKey(deps: AppDeps, token: string): Promise<string |
 }
 
 /**
- * Runs an authentication step; a refusal counts against the client's address, and an address
- * past its failures is refused before any lookup.
+ * Runs an authentication step. Only a refusal counts against the client, and only a refusal is
+ * throttled (429 past the client's failures): a valid credential always passes.
  */
 async function authenticate(
   deps: AppDeps,
@@ -63,12 +63,12 @@ async function authenticate(
   next: Next,
   check: () => Promise<void>,
 ) {
-  const address = clientAddress(c);
-  deps.authFailures?.assertAllowed(address);
   try {
     await check();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) deps.authFailures?.record(address);
+    if (err instanceof ApiError && err.status === 401) {
+      deps.authFailures?.recordFailure(clientAddress(c, deps.config.trustProxy));
+    }
     throw err;
   }
   await next();

@@ -199,8 +199,13 @@ export function dashboardRouter(options: DashboardOptions) {
     const given = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
     // Anything that is not a key's shape still counts as a failed sign-in for the address.
     const key = API_KEY.test(given) ? given : "hk_not-a-key";
+    // The API counts a failure against the same client as a direct call would (TRUST_PROXY).
+    const forwardedFor = c.req.header("x-forwarded-for");
     const answer = await options.callApi("/v1/webhooks?limit=1", {
-      headers: { authorization: `Bearer ${key}` },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}),
+      },
     }, c.env);
     await answer.body?.cancel();
     const session = answer.status === 200 ? await options.sessions.open(key) : undefined;
