@@ -113,6 +113,7 @@ async function ignoreReason(file: string, name: string): Promise<string> {
     "!usesPostgres": "needs PostgreSQL, and this run uses PGlite",
     "!serverUrl": "needs PostgreSQL, and this run uses PGlite",
     "!compose": "no `docker compose` on this machine",
+    "!go": "no Go toolchain on this machine (`go` on the PATH or /usr/local/go/bin/go)",
     usesExternalTemporal:
       "starts its own embedded Temporal, so the external server (TEST_TEMPORAL_ADDRESS) takes no part; the run without it covers this",
   };

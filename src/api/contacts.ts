@@ -18,9 +18,11 @@ const FieldName = z.string().min(1).max(100).regex(
   /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
   "field names use letters, digits, _, . and - only",
 );
-const FieldValue = z.union([z.string().max(10_000), z.number(), z.boolean()]).openapi({
-  description: "A string, number or boolean",
-});
+const FieldValue = z.union([
+  z.string().max(10_000),
+  z.number().openapi({ format: "double" }),
+  z.boolean(),
+]).openapi("FieldValue", { description: "A string, number or boolean" });
 const Fields = z.record(FieldName, FieldValue)
   .refine(
     (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
@@ -30,7 +32,7 @@ const Fields = z.record(FieldName, FieldValue)
     description: `At most ${MAX_CONTACT_FIELDS} fields`,
     example: { email: "ada@example.com", plan: "gold" },
   });
-const FieldChanges = z.record(FieldName, FieldValue.nullable())
+const FieldChanges = z.record(FieldName, z.union([FieldValue, z.null()]))
   .refine(
     (f) => Object.keys(f).length <= MAX_CONTACT_FIELDS,
     `at most ${MAX_CONTACT_FIELDS} fields`,

@@ -17,7 +17,15 @@ export const PayloadStatusSchema = z.enum([
   "delivered",
   "failed",
   "cancelled",
-]);
+]).openapi("PayloadStatus");
+
+/** Why a payload ended `cancelled`. */
+const CancelReasonSchema = z.enum([
+  "webhook_deactivated",
+  "webhook_deleted",
+  "cancelled_by_operator",
+  "terminated_by_operator",
+]).openapi("CancelReason");
 
 /** A payload in a list. */
 export const PayloadSummarySchema = z.object({
@@ -26,12 +34,9 @@ export const PayloadSummarySchema = z.object({
   eventId: z.string(),
   event: z.string(),
   status: PayloadStatusSchema,
-  cancelReason: z.enum([
-    "webhook_deactivated",
-    "webhook_deleted",
-    "cancelled_by_operator",
-    "terminated_by_operator",
-  ]).nullable().openapi({ description: "Why the payload ended `cancelled`; null otherwise" }),
+  // A union rather than .nullable(), which would make the named enum itself nullable.
+  cancelReason: z.union([CancelReasonSchema, z.null()])
+    .openapi({ description: "Why the payload ended `cancelled`; null otherwise" }),
   run: z.number().int(),
   attempts: z.number().int(),
   firstSentAt: Millis.nullable(),

@@ -7,7 +7,9 @@ export const ErrorSchema = z.object({
   error: z.object({
     code: z.string().openapi({ example: "validation_failed" }),
     message: z.string(),
-    details: z.array(z.object({ path: z.string(), message: z.string() }).passthrough()),
+    details: z.array(
+      z.object({ path: z.string(), message: z.string() }).passthrough().openapi("ErrorDetail"),
+    ),
   }),
 }).openapi("Error");
 
@@ -51,8 +53,8 @@ export const IdParam = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
-/** UNIX time in milliseconds. */
-export const Millis = z.number().int().openapi({ example: 1764190000000 });
+/** UNIX time in milliseconds: past 32 bits, so generated clients need the format. */
+export const Millis = z.number().int().openapi({ format: "int64", example: 1764190000000 });
 
 /** `?limit` and `?cursor` of a list. */
 export const PageQuery = z.strictObject({

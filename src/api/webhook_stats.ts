@@ -31,6 +31,7 @@ const WebhookStatsSchema = z.object({
   attempts: Count,
   succeeded: Count,
   successRate: z.number().nullable().openapi({
+    format: "double",
     description: "succeeded / attempts; null without attempts",
     example: 0.98,
   }),

@@ -1,13 +1,22 @@
 /**
- * Writes `src/client/openapi.ts`, the types of the typed client, from the OpenAPI document the
- * API serves. Run with `deno task client` after changing a route or a schema; a test fails while
- * the file is out of date.
+ * Writes what the clients are generated from: `src/client/openapi.ts`, the types of the typed
+ * TypeScript client, and `clients/go/openapi.json`, the document the Go client is generated from
+ * (`go generate` in `clients/go`). Run with `deno task client` after changing a route or a schema;
+ * a test fails while either file is out of date.
  */
 import openapiTS, { astToString } from "openapi-typescript";
 import { openApiDocument } from "../api/app.ts";
 import { setLogLevel } from "../log.ts";
 
 export const CLIENT_TYPES_FILE = new URL("./openapi.ts", import.meta.url);
+/** The OpenAPI document the Go client is generated from. */
+export const GO_DOCUMENT_FILE = new URL("../../clients/go/openapi.json", import.meta.url);
+
+/** The text of the OpenAPI document, as the Go client's generator reads it. */
+export async function documentText(): Promise<string> {
+  setLogLevel("error");
+  return JSON.stringify(await openApiDocument(), null, 2) + "\n";
+}
 
 /** The text of the generated types. */
 export async function clientTypes(): Promise<string> {
@@ -27,4 +36,6 @@ export async function clientTypes(): Promise<string> {
 if (import.meta.main) {
   await Deno.writeTextFile(CLIENT_TYPES_FILE, await clientTypes());
   console.log(`Wrote ${CLIENT_TYPES_FILE.pathname}`);
+  await Deno.writeTextFile(GO_DOCUMENT_FILE, await documentText());
+  console.log(`Wrote ${GO_DOCUMENT_FILE.pathname} (then run \`go generate\` in clients/go)`);
 }

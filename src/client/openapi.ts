@@ -368,7 +368,10 @@ export interface components {
         ApiKey: {
             /** @description Shown only in this answer. */
             apiKey: string;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             createdAt: number;
             id: string;
         };
@@ -376,6 +379,7 @@ export interface components {
             durationMs: number;
             error: string | null;
             /**
+             * Format: int64
              * @description When its outcome was recorded; null while the POST is in flight
              * @example 1764190000000
              */
@@ -385,17 +389,28 @@ export interface components {
             responseBody: string | null;
             responseStatus: number | null;
             run: number;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             startedAt: number;
         };
+        /** @enum {string} */
+        CancelReason: "webhook_deactivated" | "webhook_deleted" | "cancelled_by_operator" | "terminated_by_operator";
         Contact: {
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             createdAt: number;
             fields: {
-                [key: string]: string | number | boolean;
+                [key: string]: components["schemas"]["FieldValue"];
             };
             id: string;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             updatedAt: number;
         };
         CreatedOrganization: components["schemas"]["Organization"] & {
@@ -411,19 +426,21 @@ export interface components {
             error: {
                 /** @example validation_failed */
                 code: string;
-                details: ({
-                    message: string;
-                    path: string;
-                } & {
-                    [key: string]: unknown;
-                })[];
+                details: components["schemas"]["ErrorDetail"][];
                 message: string;
             };
+        };
+        ErrorDetail: {
+            message: string;
+            path: string;
+        } & {
+            [key: string]: unknown;
         };
         EventType: {
             /** @description How many events of this type were recorded */
             count: number;
             /**
+             * Format: int64
              * @description When the last one was recorded; null if never
              * @example 1764190000000
              */
@@ -431,12 +448,15 @@ export interface components {
             /** @example contact.created */
             name: string;
         };
+        /** @description A string, number or boolean */
+        FieldValue: string | number | boolean;
         HourStats: {
             attempts: number;
             cancelled: number;
             delivered: number;
             failed: number;
             /**
+             * Format: int64
              * @description The hour's start
              * @example 1764190000000
              */
@@ -449,7 +469,10 @@ export interface components {
             succeeded: number;
         };
         Organization: {
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             createdAt: number;
             id: string;
             name: string;
@@ -458,7 +481,10 @@ export interface components {
              * @enum {string}
              */
             plan: "free" | "pro" | "business";
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             updatedAt: number;
         };
         Payload: components["schemas"]["PayloadSummary"] & {
@@ -469,26 +495,36 @@ export interface components {
             } | null;
             workflowId: string;
         };
+        /** @enum {string} */
+        PayloadStatus: "pending" | "delivering" | "delivered" | "failed" | "cancelled";
         PayloadSummary: {
             attempts: number;
+            /** @description Why the payload ended `cancelled`; null otherwise */
+            cancelReason: components["schemas"]["CancelReason"] | null;
             /**
-             * @description Why the payload ended `cancelled`; null otherwise
-             * @enum {string|null}
+             * Format: int64
+             * @example 1764190000000
              */
-            cancelReason: "webhook_deactivated" | "webhook_deleted" | "cancelled_by_operator" | "terminated_by_operator" | null;
-            /** @example 1764190000000 */
             createdAt: number;
             event: string;
             eventId: string;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             finishedAt: number | null;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             firstSentAt: number | null;
             id: string;
             run: number;
-            /** @enum {string} */
-            status: "pending" | "delivering" | "delivered" | "failed" | "cancelled";
-            /** @example 1764190000000 */
+            status: components["schemas"]["PayloadStatus"];
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             updatedAt: number;
             webhookId: string;
         };
@@ -504,9 +540,15 @@ export interface components {
             id: string;
         };
         Webhook: {
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             createdAt: number;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             deactivatedAt: number | null;
             /** @enum {string|null} */
             deactivationReason: "unreachable" | "plan_downgraded" | "manual" | null;
@@ -532,7 +574,10 @@ export interface components {
             name: string;
             /** @enum {string} */
             status: "active" | "deactivated";
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             updatedAt: number;
             url: string;
         };
@@ -540,15 +585,22 @@ export interface components {
             attempts: number;
             /** @description 24 hours, oldest first; payloads by the hour they were created and their status now, attempts by the hour they started */
             hours: components["schemas"]["HourStats"][];
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             since: number;
             succeeded: number;
             /**
+             * Format: double
              * @description succeeded / attempts; null without attempts
              * @example 0.98
              */
             successRate: number | null;
-            /** @example 1764190000000 */
+            /**
+             * Format: int64
+             * @example 1764190000000
+             */
             until: number;
         };
     };
@@ -581,7 +633,7 @@ export interface operations {
                      *     }
                      */
                     fields: {
-                        [key: string]: string | number | boolean;
+                        [key: string]: components["schemas"]["FieldValue"];
                     };
                 };
             };
@@ -1255,8 +1307,7 @@ export interface operations {
                     "application/json": {
                         id: string;
                         run: number;
-                        /** @enum {string} */
-                        status: "pending" | "delivering" | "delivered" | "failed" | "cancelled";
+                        status: components["schemas"]["PayloadStatus"];
                     };
                 };
             };
@@ -1719,7 +1770,7 @@ export interface operations {
                 /** @description Only payloads of this event type */
                 event?: string;
                 limit?: number;
-                status?: "pending" | "delivering" | "delivered" | "failed" | "cancelled";
+                status?: components["schemas"]["PayloadStatus"];
             };
             header?: never;
             path: {
@@ -1782,7 +1833,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @example 1764190000000 */
+                    /**
+                     * Format: int64
+                     * @example 1764190000000
+                     */
                     since: number;
                 };
             };
@@ -1864,7 +1918,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example 1764190000000 */
+                        /**
+                         * Format: int64
+                         * @example 1764190000000
+                         */
                         previousSecretExpiresAt: number;
                         signingSecret: string;
                     };
