@@ -76,6 +76,10 @@ export const metrics = {
     "herald_delivery_starts_total",
     "Delivery workflows this process started, by whether the server started them eagerly",
   ),
+  deliveryWaits: new Counter(
+    "herald_delivery_waits_total",
+    "Waits of a delivery before its POST, by reason (rate_limit, retry_after, overload, ordering)",
+  ),
 };
 
 /** Renders this process's series, followed by gauges the caller read elsewhere. */
@@ -88,6 +92,7 @@ export function renderMetrics(
     ...metrics.attemptDuration.render(),
     ...metrics.httpRequests.render(),
     ...metrics.deliveryStarts.render(),
+    ...metrics.deliveryWaits.render(),
   ];
   return lines.join("\n") + "\n" + renderGauges(gauges);
 }

@@ -80,10 +80,11 @@ test("the egress proxy connects to the address it checked, and refuses the next 
     lookupTimeoutMs: 1_000,
   });
   const { caCert } = await testCertificates();
-  // No pooled connections: each request opens a tunnel, and so looks the name up.
+  // No pooled connections: each request opens a tunnel, and so looks the name up. The client
+  // names its attempt as the proxy's user, as the worker's does.
   const client = Deno.createHttpClient({
     caCerts: [caCert],
-    proxy: { url: proxy.url },
+    proxy: { url: proxy.url, basicAuth: { username: "pl_1/1/1", password: "" } },
     poolMaxIdlePerHost: 0,
   });
   const url = `https://${NAME}:${port}/hooks`;
@@ -91,11 +92,12 @@ test("the egress proxy connects to the address it checked, and refuses the next 
   assert.equal(first.status, 200);
   await first.body?.cancel();
   await assert.rejects(fetch(url, { method: "POST", body: "{}", client }));
+  assert.equal(proxy.takeRefusal(`${NAME}:${port}`), undefined, "keyed by attempt, not host");
   assert.equal(
-    proxy.takeRefusal(`${NAME}:${port}`),
+    proxy.takeRefusal("pl_1/1/1"),
     `Refused: the URL must not resolve to a loopback address (${NAME} → 127.0.0.2)`,
   );
-  assert.equal(proxy.takeRefusal(`${NAME}:${port}`), undefined, "taken once");
+  assert.equal(proxy.takeRefusal("pl_1/1/1"), undefined, "taken once");
   assert.equal(allowed.received.length, 1);
   assert.equal(refused.received.length, 0);
   client.close();

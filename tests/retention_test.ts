@@ -29,6 +29,7 @@ import {
   type RetentionRequest,
 } from "../src/usecases/retention.ts";
 import { type Activities, createActivities } from "../workers/activities.ts";
+import { httpDestination } from "../workers/send.ts";
 import { workflowBundle } from "../workers/bundle.ts";
 import type { RetentionTotals } from "../workflows/retention.ts";
 import {
@@ -490,7 +491,7 @@ test("a retried retention activity goes on from the position its previous try la
     db,
     temporal: s.herald.temporal,
     taskQueue: s.taskQueue,
-    urlPolicy: s.herald.config.delivery,
+    destination: httpDestination({ urlPolicy: s.herald.config.delivery }),
     delivery: s.herald.config.delivery,
   });
   // The previous try got past the first two payloads.

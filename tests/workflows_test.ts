@@ -79,22 +79,25 @@ function stubs(attempt: (input: AttemptInput, calls: Calls) => AttemptResult) {
   return { calls, activities };
 }
 
-const sent = (delivered: boolean, recorded = true): AttemptResult => ({
-  kind: "sent",
-  delivered,
-  summary: delivered ? "answered 200" : "answered 500",
-  recorded,
-  record: recorded ? undefined : {
-    payloadId: "pl_test",
-    run: 1,
-    number: 0,
-    durationMs: 1,
-    responseStatus: delivered ? 200 : 500,
-    error: null,
-    responseBody: null,
-    body: null,
-  },
-});
+const sent = (delivered: boolean, recorded = true): AttemptResult => {
+  const summary = delivered ? "answered 200" : "answered 500";
+  if (recorded) return { kind: "sent", delivered, summary };
+  return {
+    kind: "unrecorded",
+    delivered,
+    summary,
+    record: {
+      payloadId: "pl_test",
+      run: 1,
+      number: 0,
+      durationMs: 1,
+      responseStatus: delivered ? 200 : 500,
+      error: null,
+      responseBody: null,
+      body: null,
+    },
+  };
+};
 
 /** Runs one delivery with the given activities; answers its result or its failure. */
 async function deliver(
@@ -150,7 +153,24 @@ Deno.test("a Herald fault before sending does not count: the same attempt is tri
   assert.equal(run.outcome, "delivered");
   assert.deepEqual(calls.attempts, [1, 1, 1]);
   assert.equal(run.status, "COMPLETED");
-  assert.equal(run.deliveryOutcome, "delivered");
+  assert.equal(run.deliveryOutcome, undefined, "a delivered run writes no search attribute");
+});
+
+Deno.test("a wait for the webhook's pace is a timer, not an attempt: the numbering has no gap", async () => {
+  const slots: Array<number | undefined> = [];
+  let waits = 2;
+  const { calls, activities } = stubs((input) => {
+    slots.push(input.slot);
+    if (input.number === 1) return sent(false);
+    if (waits-- > 0) {
+      return { kind: "wait", waitMs: 300, reason: "rate_limit", slot: 42, detail: "test" };
+    }
+    return sent(true);
+  });
+  const run = await deliver(activities);
+  assert.equal(run.outcome, "delivered");
+  assert.deepEqual(calls.attempts, [1, 2, 2, 2], "attempt 2 asked three times, sent once");
+  assert.deepEqual(slots, [undefined, undefined, 42, 42], "the reserved slot is passed back");
 });
 
 Deno.test("an attempt sent but not recorded counts, and the workflow records it", async () => {
@@ -216,6 +236,25 @@ Deno.test("a cancellation from outside ends the payload cancelled and the workfl
   assert.equal(run.status, "CANCELLED");
   assert.deepEqual(calls.finished, ["cancelled:cancelled_by_operator"]);
   assert.equal(calls.deactivations, 0);
+  assert.equal(run.deliveryOutcome, "cancelled");
+});
+
+Deno.test("a cancellation after a 200 was recorded leaves the search attribute saying delivered", async () => {
+  // The POST in flight when the cancellation came was answered 200 and recorded first: the
+  // database says delivered, and so must Temporal (written to fail before the fix).
+  const { calls, activities } = stubs(() => sent(false));
+  activities.attemptDelivery = async (input) => {
+    calls.attempts.push(input.number);
+    await new Promise((r) => setTimeout(r, 200));
+    return sent(false);
+  };
+  activities.finishDelivery = (input) => {
+    calls.finished.push(input.outcome);
+    return Promise.resolve("delivered");
+  };
+  const run = await deliver(activities, 300);
+  assert.equal(run.status, "CANCELLED");
+  assert.equal(run.deliveryOutcome, "delivered");
 });
 
 Deno.test("the lifecycle applies each requested change in order and ends when deleted", async () => {

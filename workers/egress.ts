@@ -29,20 +29,31 @@ export interface EgressProxy {
   /** The proxy's URL, for `Deno.createHttpClient({ proxy: { url } })`. */
   url: string;
   /**
-   * The error text of the proxy's last refusal of `host:port` or failure to connect there (within
-   * the last minute), taken once: the attempt records it instead of the HTTP client's generic
-   * proxy error. Refusals start with `Refused:`.
+   * The error text of the proxy's refusal of a connection of this attempt, or of its failure to
+   * connect (within the last minute), taken once: the attempt records it instead of the HTTP
+   * client's generic proxy error. An attempt names itself as the proxy's user name. Refusals
+   * start with `Refused:`.
    */
-  takeRefusal(hostPort: string): string | undefined;
+  takeRefusal(attemptId: string): string | undefined;
   close(): void;
 }
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 
-/** How refusals are keyed: the host as Herald compares it, and the port. */
-export function refusalKey(host: string, port: number): string {
-  return `${normalHost(host)}:${port}`;
+/** The attempt a request names as the proxy's user (`Proxy-Authorization: Basic`), if any. */
+function attemptOf(headers: string[]): string | undefined {
+  for (const header of headers) {
+    const match = /^proxy-authorization:\s*basic\s+(\S+)\s*$/i.exec(header);
+    if (!match) continue;
+    try {
+      const [user] = atob(match[1]!).split(":");
+      return user || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Starts the proxy on 127.0.0.1, on a free port. */
@@ -108,10 +119,19 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
         }\r\nconnection: close\r\n\r\n`,
       );
     }
-    const hostPort = refusalKey(host, port);
+    const attempt = attemptOf(headers);
+    const refuse = (reason: string) => {
+      if (!attempt) return;
+      const now = Date.now();
+      // An attempt that never came for its refusal (its worker stopped) leaves it a minute.
+      if (refusals.size > 1_000) {
+        for (const [key, { at }] of refusals) if (now - at > 60_000) refusals.delete(key);
+      }
+      refusals.set(attempt, { reason, at: now });
+    };
     const decided = await decide(host);
     if ("refusal" in decided) {
-      refusals.set(hostPort, { reason: decided.refusal, at: Date.now() });
+      refuse(decided.refusal);
       return await answer(client, 403);
     }
     let upstream: Deno.TcpConn;
@@ -119,10 +139,7 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
       upstream = await Deno.connect({ hostname: decided.address, port });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      refusals.set(hostPort, {
-        reason: `Connection failed: ${decided.address}:${port}: ${message}`,
-        at: Date.now(),
-      });
+      refuse(`Connection failed: ${decided.address}:${port}: ${message}`);
       return await answer(client, 502);
     }
     try {
@@ -158,9 +175,9 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
 
   return {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    takeRefusal(hostPort) {
-      const found = refusals.get(hostPort);
-      refusals.delete(hostPort);
+    takeRefusal(attemptId) {
+      const found = refusals.get(attemptId);
+      refusals.delete(attemptId);
       return found && Date.now() - found.at < 60_000 ? found.reason : undefined;
     },
     close: () => listener.close(),

@@ -1,29 +1,56 @@
-/** One HTTP POST of a payload: no redirects, a timeout, and at most 1 KiB of the answer read. */
+/** Webhooks over HTTP: one POST per attempt, no redirects, a timeout, at most 1 KiB of the answer. */
 import { VERSION } from "../src/version.ts";
 import { decodeLenient, storableText } from "../src/domain/text.ts";
-import { redactUrlsIn } from "../src/domain/url_policy.ts";
+import { checkUrlForm, redactUrlsIn, type UrlPolicy } from "../src/domain/url_policy.ts";
+import type { Destination, SendRequest, SendResult } from "../src/usecases/attempts.ts";
+import type { EgressProxy } from "./egress.ts";
 
 /** The most of a response body that is read and recorded. */
 export const RESPONSE_BODY_LIMIT = 1024;
 
-/** What one POST produced; every string is storable text. */
-export interface SendResult {
-  status: number | null;
-  error: string | null;
-  body: string | null;
-  durationMs: number;
+/** What the HTTP destination needs. */
+export interface HttpDestinationOptions {
+  /** Which URLs attempts may reach: the form here, the addresses in the egress proxy. */
+  urlPolicy: UrlPolicy;
+  /** The proxy every delivery connection goes through (workers/egress.ts); none in unit tests. */
+  egress?: EgressProxy;
+  /** Extra CA certificates (PEM) trusted for deliveries. */
+  caCerts?: string[];
 }
 
-/** What one POST sends. */
-export interface SendRequest {
-  url: string;
-  body: string;
-  payloadId: string;
-  timestampSeconds: number;
-  signature: string;
-  timeoutMs: number;
-  /** The webhook's custom headers; none of them is a name Herald sets. */
-  headers: Record<string, string>;
+/**
+ * Webhooks over HTTPS (HTTP in development). Each attempt has its own client, which names the
+ * attempt to the egress proxy (as the proxy's user name), so a refusal found there is this
+ * attempt's and no other's.
+ */
+export function httpDestination(options: HttpDestinationOptions): Destination {
+  const { egress } = options;
+  return {
+    validate: (url) => checkUrlForm(url, options.urlPolicy),
+    async send(request) {
+      const client = Deno.createHttpClient({
+        caCerts: options.caCerts ?? [],
+        ...(egress && {
+          proxy: { url: egress.url, basicAuth: { username: request.attemptId, password: "" } },
+        }),
+      });
+      try {
+        const result = await sendPayload(request, client);
+        const refusal = egress?.takeRefusal(request.attemptId);
+        if (!refusal) return result;
+        // The proxy answered, not the receiver: Herald refused the address or could not connect.
+        return {
+          status: null,
+          error: refusal,
+          body: null,
+          durationMs: result.durationMs,
+          refused: refusal.startsWith("Refused:"),
+        };
+      } finally {
+        client.close();
+      }
+    },
+  };
 }
 
 /**
@@ -54,13 +81,20 @@ export async function sendPayload(
       body: request.body,
     });
     const body = await readLimited(response, signal);
-    return { status: response.status, error: null, body, durationMs: elapsed() };
+    return {
+      status: response.status,
+      error: null,
+      body,
+      durationMs: elapsed(),
+      retryAfter: response.headers.get("retry-after"),
+    };
   } catch (err) {
     return {
       status: null,
       error: storableText(redactUrlsIn(describeSendError(err, request.timeoutMs))),
       body: null,
       durationMs: elapsed(),
+      timedOut: isTimeout(err),
     };
   }
 }
@@ -91,10 +125,12 @@ async function readLimited(response: Response, signal: AbortSignal): Promise<str
   return decodeLenient(all.subarray(0, RESPONSE_BODY_LIMIT));
 }
 
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError");
+}
+
 function describeSendError(err: unknown, timeoutMs: number): string {
-  if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return `Timed out after ${timeoutMs} ms`;
-  }
+  if (isTimeout(err)) return `Timed out after ${timeoutMs} ms`;
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
   const message = (err instanceof Error ? err.message : String(err)) + cause;
   if (/certificate|tls|ssl/i.test(message)) return `TLS error: ${message}`;

@@ -11,6 +11,7 @@ import { DeadlineExceeded, withinMs } from "../src/deadline.ts";
 import type { UrlPolicy } from "../src/domain/url_policy.ts";
 import type { Resolver } from "../src/net/url_addresses.ts";
 import { startEgressProxy } from "./egress.ts";
+import { httpDestination } from "./send.ts";
 import type { DeliverySettings } from "../src/temporal/deliveries.ts";
 import { lifecycleTaskQueue } from "../src/temporal/names.ts";
 
@@ -56,19 +57,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Half the attempt's time for the lookup, so a hung resolver is recorded as such.
     lookupTimeoutMs: Math.ceil(options.delivery.timeoutMs / 2),
   });
-  const httpClient = Deno.createHttpClient({
-    caCerts: options.caCerts ?? [],
-    proxy: { url: egress.url },
-  });
   try {
     const bundle = await workflowBundle();
     const activities = createActivities({
       db: options.db,
       temporal: options.client,
       taskQueue: options.target.taskQueue,
-      httpClient,
-      egress,
-      urlPolicy: options.urlPolicy,
+      destination: httpDestination({
+        urlPolicy: options.urlPolicy,
+        egress,
+        caCerts: options.caCerts,
+      }),
       delivery: options.delivery,
     });
     const concurrency = options.maxConcurrentAttempts ?? 200;
@@ -98,10 +97,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxCachedWorkflows: 50,
       }),
     ];
-    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() => {
-      httpClient.close();
-      egress.close();
-    });
+    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() =>
+      egress.close()
+    );
     return {
       done,
       running: () => workers.every((worker) => worker.getState() === "RUNNING"),
@@ -120,7 +118,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       },
     };
   } catch (err) {
-    httpClient.close();
     egress.close();
     throw err;
   }

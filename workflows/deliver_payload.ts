@@ -3,13 +3,11 @@
  * `retryIntervalMs` apart, delivered only on 200; when the last one fails, the payload fails and
  * the webhook is deactivated (compensation, skipped for a test send), and the workflow ends Failed.
  *
- * Each attempt is a local activity: it runs in the worker inside the workflow task, so a payload
- * delivered at once costs Temporal one workflow task and no activity task (measured against a
- * regular activity per attempt in BENCHMARKS.md). An attempt claims its number in the database
- * before it sends, so a retried or replayed attempt never POSTs twice; Herald's own faults
- * before sending are retried with backoff and never spend one of the receiver's attempts.
- * The workflow has one version: versioning comes with the first release that has open workflows
- * (docs/delivery.md).
+ * Each attempt is a local activity (src/usecases/attempts.ts): it claims its number before it
+ * sends, so a retried or replayed attempt never POSTs twice, and Herald's own faults before
+ * sending are retried with backoff without spending one of the receiver's attempts. When the
+ * webhook's pace holds a POST back, the attempt answers how long to wait: the workflow waits on a
+ * durable timer and asks again, and the wait is not an attempt.
  */
 import {
   ApplicationFailure,
@@ -50,31 +48,27 @@ const attempt = (number: number, { maxAttempts, timeoutMs }: DeliverPayloadInput
 
 /** Delivers one payload to one webhook and records how it ended. */
 export async function deliverPayload(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
-  const { payloadId, webhookId, run, maxAttempts, retryIntervalMs, timeoutMs } = input;
+  const { payloadId, webhookId, run, maxAttempts, retryIntervalMs } = input;
   try {
     for (let number = 1; number <= maxAttempts; number++) {
       if (number > 1) await sleep(retryIntervalMs);
-      const result: AttemptResult = await attempt(number, input).attemptDelivery({
-        payloadId,
-        run,
-        number,
-        timeoutMs,
-      });
+      const result = await attemptOnce(number, input);
       if (result.kind === "stopped") {
         // The payload was cancelled (or resent) meanwhile; whoever did it recorded the status.
         return end("cancelled");
       }
-      if (!result.recorded) await bookkeeping.recordAttempt(result.record!);
-      if (result.delivered) return end("delivered");
+      if (result.kind === "unrecorded") await bookkeeping.recordAttempt(result.record);
+      if (result.delivered) return "delivered";
       setCurrentDetails(
         `Attempt ${number} of ${maxAttempts} failed: ${result.summary}.` +
-          (number < maxAttempts ? ` Next in ${retryIntervalMs / 1000} s.` : ""),
+          (number < maxAttempts ? ` Next in ${retryIntervalMs / 1000} s or later.` : ""),
       );
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    // Cancelled from the Web UI or the API: record it, then end Canceled.
-    await CancellationScope.nonCancellable(() =>
+    // Cancelled from the Web UI or the API: record it, then end Canceled. A 200 recorded just
+    // before keeps the payload delivered, and the search attribute says what the database says.
+    const outcome = await CancellationScope.nonCancellable(() =>
       bookkeeping.finishDelivery({
         payloadId,
         run,
@@ -82,7 +76,7 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
         cancelReason: "cancelled_by_operator",
       })
     );
-    end("cancelled");
+    end(outcome);
     throw err;
   }
   // Compensation: the receiver stayed unreachable. Once begun it runs to its end, even if a
@@ -95,8 +89,9 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
     }
     return recorded;
   });
-  if (outcome !== "failed") return end(outcome);
-  end("failed");
+  if (outcome === "delivered") return outcome;
+  end(outcome);
+  if (outcome === "cancelled") return outcome;
   throw ApplicationFailure.nonRetryable(
     `Not delivered: ${maxAttempts} attempts failed; ` +
       (input.test ? "a test send leaves the webhook active" : "the webhook is deactivated"),
@@ -104,7 +99,33 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
   );
 }
 
-/** Lets the Web UI list deliveries by how they ended. */
+/** Attempt `number`, after as many waits for the webhook's pace as it asks (none is an attempt). */
+async function attemptOnce(
+  number: number,
+  input: DeliverPayloadInput,
+): Promise<Exclude<AttemptResult, { kind: "wait" }>> {
+  let slot: number | undefined;
+  for (;;) {
+    const result = await attempt(number, input).attemptDelivery({
+      payloadId: input.payloadId,
+      run: input.run,
+      number,
+      timeoutMs: input.timeoutMs,
+      ...(slot !== undefined && { slot }),
+    });
+    if (result.kind !== "wait") return result;
+    setCurrentDetails(
+      `Attempt ${number} of ${input.maxAttempts} waits ${result.waitMs} ms: ${result.detail}.`,
+    );
+    slot = result.slot;
+    await sleep(result.waitMs);
+  }
+}
+
+/**
+ * Lets the Web UI list deliveries that did not end delivered; a delivered run is the one that
+ * ends Completed without it (`ExecutionStatus = "Completed" AND DeliveryOutcome IS NULL`).
+ */
 function end(outcome: DeliveryOutcome): DeliveryOutcome {
   upsertSearchAttributes([{ key: DeliveryOutcomeKey, value: outcome }]);
   return outcome;

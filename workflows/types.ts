@@ -6,8 +6,16 @@ import type {
   WebhookChange,
   WebhookState,
 } from "../src/domain/types.ts";
+import type { WaitReason } from "../src/domain/flow.ts";
 
-export type { CancelReason, DeactivationReason, DeliveryOutcome, WebhookChange, WebhookState };
+export type {
+  CancelReason,
+  DeactivationReason,
+  DeliveryOutcome,
+  WaitReason,
+  WebhookChange,
+  WebhookState,
+};
 
 /** What starts one delivery of one payload. */
 export interface DeliverPayloadInput {
@@ -31,27 +39,50 @@ export interface AttemptInput {
   run: number;
   number: number;
   timeoutMs: number;
+  /** The send slot a previous wait reserved for this POST (flow control), if any. */
+  slot?: number;
 }
 
 /** What one attempt found. */
 export type AttemptResult =
   | {
-    /** The POST was made (or claimed by an earlier try that stopped): it counts. */
+    /** The POST was made (or claimed by an earlier try) and its outcome recorded: it counts. */
     kind: "sent";
     /** The receiver answered 200. */
     delivered: boolean;
     /** The answer in a few words, for the Web UI. */
     summary: string;
-    /** False when the outcome could not be written; the workflow records it. */
-    recorded: boolean;
-    /** What the attempt record must say when `recorded` is false. */
-    record?: AttemptRecord;
+  }
+  | {
+    /** The POST was made (or claimed) but its outcome could not be written: the workflow does. */
+    kind: "unrecorded";
+    delivered: boolean;
+    summary: string;
+    record: AttemptRecord;
   }
   | {
     /** Nothing was sent: the webhook or the payload is no longer waiting for this run. */
     kind: "stopped";
     reason: CancelReason | "run_superseded";
+  }
+  | {
+    /** Nothing was sent yet: the webhook's pace holds this POST back (a timer, not an attempt). */
+    kind: "wait";
+    waitMs: number;
+    reason: WaitReason;
+    /** The slot reserved meanwhile; the next try of this attempt passes it back. */
+    slot?: number;
+    /** Why, in a sentence, for the Web UI. */
+    detail: string;
   };
+
+/** How a run ended, as the workflow records it. */
+export interface FinishInput {
+  payloadId: string;
+  run: number;
+  outcome: DeliveryOutcome;
+  cancelReason?: CancelReason;
+}
 
 /** The outcome of one POST as the attempts table keeps it. */
 export interface AttemptRecord {

@@ -1,5 +1,5 @@
 /** The database's tables as Kysely sees them. Times are UNIX milliseconds (bigint columns). */
-import type { ColumnType, Insertable, RawBuilder, Selectable, Updateable } from "kysely";
+import type { ColumnType, Generated, Insertable, RawBuilder, Selectable, Updateable } from "kysely";
 
 import type {
   CancelReason,
@@ -61,6 +61,8 @@ export interface WebhookTable {
     RawBuilder<Record<string, string>>,
     RawBuilder<Record<string, string>>
   >;
+  /** At most this many POSTs per second across every worker; null for no limit. */
+  rate_limit: ColumnType<number | null, number | null | undefined, number | null>;
   status: WebhookStatus;
   deactivation_reason: DeactivationReason | null;
   deactivated_at: number | null;
@@ -146,6 +148,27 @@ export interface WebhookRequestTable {
   applied_at: number | null;
 }
 
+/**
+ * The `webhook_flow` table: a webhook's pace, shared by every worker (src/usecases/flow.ts). A
+ * webhook has a row once it has a rate limit or once its receiver signalled an overload.
+ */
+export interface WebhookFlowTable {
+  webhook_id: string;
+  /** The next free send slot (UNIX ms, with fractions). */
+  next_slot_at: Generated<number>;
+  /** When the last POST was let through (UNIX ms, with fractions). */
+  last_sent_at: Generated<number>;
+  /** No POST before this (a `Retry-After`). */
+  paused_until: Generated<number>;
+  /** The pace Herald chose after an overload signal (POSTs per second); null when none. */
+  pace: number | null;
+  pace_changed_at: Generated<number>;
+  /** The last overload signal: a status (429, 503), or null for a timeout. */
+  signal_status: number | null;
+  signal_error: string | null;
+  signal_at: number | null;
+}
+
 /** The `reconciler_cursors` table: where each of the reconciler's sweeps goes on next time. */
 export interface ReconcilerCursorTable {
   name: string;
@@ -181,6 +204,7 @@ export interface Database {
   payloads: PayloadTable;
   attempts: AttemptTable;
   webhook_requests: WebhookRequestTable;
+  webhook_flow: WebhookFlowTable;
   reconciler_cursors: ReconcilerCursorTable;
   dashboard_sessions: DashboardSessionTable;
   idempotency_keys: IdempotencyKeyTable;

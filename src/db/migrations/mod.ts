@@ -7,6 +7,7 @@ import * as m0004 from "./0004_dashboard_sessions.ts";
 import * as m0005 from "./0005_idempotency_keys.ts";
 import * as m0006 from "./0006_retention.ts";
 import * as m0007 from "./0007_subscriptions.ts";
+import * as m0008 from "./0008_flow_control.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0005_idempotency_keys": m0005,
   "0006_retention": m0006,
   "0007_subscriptions": m0007,
+  "0008_flow_control": m0008,
 };
 
 /** Hands Kysely's Migrator the static list above. */

@@ -1,0 +1,430 @@
+/**
+ * One attempt of one payload, the product's core: prepare (load, check, wait for the webhook's
+ * pace, claim), send (build, sign, POST through a destination), record (the answer, and what it
+ * says about the receiver's load). At most once per (payload, run, number): the claim is written
+ * before the POST, so a retried attempt finds it instead of POSTing again.
+ */
+import { sql } from "kysely";
+import { withinMs } from "../deadline.ts";
+import { isDelivered, loadSignal, type WaitReason } from "../domain/flow.ts";
+import { newId } from "../domain/ids.ts";
+import { buildPayloadBody } from "../domain/payload_body.ts";
+import { signWebhook } from "../domain/signature.ts";
+import { type CancelReason, type DeliveryOutcome, OPEN_STATUSES } from "../domain/types.ts";
+import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
+import type {
+  AttemptInput,
+  AttemptRecord,
+  AttemptResult,
+  FinishInput,
+} from "../../workflows/types.ts";
+import type { UseCaseDeps } from "./deps.ts";
+import { isPaced, reportLoad, takeSlot } from "./flow.ts";
+
+/** What one POST sends. */
+export interface SendRequest {
+  /** Names this attempt to the destination (its side channels are keyed by it). */
+  attemptId: string;
+  url: string;
+  body: string;
+  payloadId: string;
+  timestampSeconds: number;
+  signature: string;
+  timeoutMs: number;
+  /** The webhook's custom headers; none of them is a name Herald sets. */
+  headers: Record<string, string>;
+}
+
+/** What one POST produced; every string is storable text. */
+export interface SendResult {
+  status: number | null;
+  error: string | null;
+  body: string | null;
+  durationMs: number;
+  /** No answer came within the attempt's timeout. */
+  timedOut?: boolean;
+  /** The answer's `Retry-After` header, if any. */
+  retryAfter?: string | null;
+  /** Herald itself refused to send (the URL's form or its addresses). */
+  refused?: boolean;
+}
+
+/** Where payloads go: HTTP today, the seam for another kind of destination. */
+export interface Destination {
+  /** Why the URL may not be sent to now (checked again at each attempt), or undefined. */
+  validate(url: string): string | undefined;
+  /** Sends one attempt; never throws for the receiver's faults. */
+  send(request: SendRequest): Promise<SendResult>;
+}
+
+/** What an attempt needs beside the use cases' dependencies. */
+export interface AttemptDeps extends Pick<UseCaseDeps, "db"> {
+  destination: Destination;
+  /** The Temporal workflow id of the attempt's delivery, for the log. */
+  workflowId?: () => string | undefined;
+}
+
+/** Herald's own infrastructure failed before sending: the adapter retries it, never counted. */
+export class HeraldUnavailable extends Error {
+  override name = "HeraldUnavailable";
+}
+
+/** How long one database step of an attempt may take before the attempt gives up on it. */
+export const DB_STEP_TIMEOUT_MS = 3_000;
+
+/** Runs a database step of an attempt with a deadline: a hung connection is our fault too. */
+async function dbStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await withinMs(run(), DB_STEP_TIMEOUT_MS, "the database");
+  } catch (err) {
+    throw new HeraldUnavailable(`${step}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * One POST of a payload, at most once per (payload, run, number), or a wait for the webhook's
+ * pace. Throws HeraldUnavailable only for Herald's faults before sending; every outcome after the
+ * POST is returned, and counts.
+ */
+export async function attemptDelivery(
+  deps: AttemptDeps,
+  input: AttemptInput,
+): Promise<AttemptResult> {
+  const prepared = await prepareAttempt(deps, input);
+  if (prepared.kind !== "ready") return prepared;
+  const { row, firstSentAt, now } = prepared;
+  const body = JSON.stringify(buildPayloadBody({
+    payloadId: input.payloadId,
+    event: row.type,
+    payloadCreatedAt: row.created_at,
+    attempt: input.number,
+    firstSentAt,
+    object: row.object,
+    objectId: row.object_id ?? row.event_id,
+    objectCreatedAt: row.object_created_at,
+    data: row.data,
+    verifyToken: row.verify_token,
+  }));
+  const result = await send(deps.destination, input, row, body, now);
+  const delivered = isDelivered(result.status);
+  metrics.attempts.inc({
+    outcome: delivered ? "success" : result.refused ? "refused" : "failure",
+  });
+  if (!result.refused) metrics.attemptDuration.observe(result.durationMs / 1000);
+  log.info("attempt", {
+    payloadId: input.payloadId,
+    webhookId: row.webhook_id,
+    workflowId: deps.workflowId?.(),
+    run: input.run,
+    attempt: input.number,
+    status: result.status,
+    error: result.error,
+    durationMs: result.durationMs,
+  });
+  const record: AttemptRecord = {
+    payloadId: input.payloadId,
+    run: input.run,
+    number: input.number,
+    durationMs: result.durationMs,
+    responseStatus: result.status,
+    error: result.error,
+    responseBody: result.body,
+    body,
+  };
+  const summary = result.error ?? `answered ${result.status}`;
+  try {
+    await withinMs(recordAttempt(deps, record), DB_STEP_TIMEOUT_MS, "the database");
+  } catch (err) {
+    // The receiver got it: the attempt counts, and the workflow records it once we can.
+    log.warn("could not record an attempt; the workflow records it", {
+      payloadId: input.payloadId,
+      error: String(err),
+    });
+    return { kind: "unrecorded", delivered, summary, record };
+  }
+  await learnFromAnswer(deps, row.webhook_id, result, prepared.paced);
+  return { kind: "sent", delivered, summary };
+}
+
+/** What an attempt loads: none of it leaves the worker except in the POST. */
+async function loadAttempt(deps: AttemptDeps, payloadId: string) {
+  return await deps.db.selectFrom("payloads")
+    .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
+    .innerJoin("events", "events.id", "payloads.event_id")
+    .leftJoin("webhook_flow", "webhook_flow.webhook_id", "payloads.webhook_id")
+    .select([
+      "payloads.status",
+      "payloads.run",
+      "payloads.cancel_reason",
+      "payloads.created_at",
+      "webhooks.id as webhook_id",
+      "webhooks.url",
+      "webhooks.status as webhook_status",
+      "webhooks.deleted_at",
+      "webhooks.verify_token",
+      "webhooks.signing_secret",
+      "webhooks.retired_signing_secrets",
+      "webhooks.headers",
+      "webhooks.rate_limit",
+      "webhook_flow.pace",
+      "webhook_flow.paused_until",
+      "events.type",
+      "events.object",
+      "events.object_id",
+      "events.object_created_at",
+      "events.id as event_id",
+      "events.data",
+    ])
+    .where("payloads.id", "=", payloadId)
+    .executeTakeFirst();
+}
+
+type AttemptRow = NonNullable<Awaited<ReturnType<typeof loadAttempt>>>;
+
+/** An attempt ready to send, or why it does not send now. */
+type Prepared =
+  | { kind: "ready"; row: AttemptRow; firstSentAt: number; now: number; paced: boolean }
+  | AttemptResult;
+
+/**
+ * Loads the payload, stops when it or its webhook no longer waits for this run, waits for the
+ * webhook's pace when it has one, and claims the attempt's number.
+ */
+async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<Prepared> {
+  const row = await dbStep("Could not load the payload", () => loadAttempt(deps, input.payloadId));
+  if (!row || row.run !== input.run) return { kind: "stopped", reason: "run_superseded" };
+  if (!(OPEN_STATUSES as readonly string[]).includes(row.status)) {
+    return { kind: "stopped", reason: row.cancel_reason ?? "run_superseded" };
+  }
+  if (row.deleted_at !== null) return await cancelRun(deps, input, "webhook_deleted");
+  if (row.webhook_status !== "active") return await cancelRun(deps, input, "webhook_deactivated");
+
+  let now = Date.now();
+  const paced = isPaced(
+    { rateLimit: row.rate_limit, pace: row.pace, pausedUntil: Number(row.paused_until ?? 0) },
+    now,
+  );
+  if (paced) {
+    const decision = await dbStep(
+      "Could not take a send slot",
+      () => takeSlot(deps.db, row.webhook_id, now, input.slot),
+    );
+    if (!decision.go) return waitFor(decision.reason, decision.until, decision.slot, now);
+    now = Date.now();
+  }
+  const claim = await dbStep("Could not claim the attempt", () => claimAttempt(deps, input, now));
+  if (!claim) return { kind: "stopped", reason: "run_superseded" };
+  if (!claim.claimed) return settleEarlierClaim(input, claim.earlier);
+  return { kind: "ready", row, firstSentAt: claim.firstSentAt, now, paced };
+}
+
+/** A wait before the POST: a workflow timer, not an attempt. */
+function waitFor(reason: WaitReason, until: number, slot: number, now: number): Prepared {
+  metrics.deliveryWaits.inc({ reason });
+  const at = new Date(until).toISOString();
+  const detail = reason === "retry_after"
+    ? `the receiver asked Herald to retry after ${at} (Retry-After)`
+    : reason === "overload"
+    ? `Herald slowed this webhook after its receiver signalled an overload; next slot at ${at}`
+    : `the webhook's rateLimit; next slot at ${at}`;
+  return { kind: "wait", waitMs: Math.max(1, until - now), reason, slot, detail };
+}
+
+/** Signs and sends the body, unless the URL's form is refused now. */
+async function send(
+  destination: Destination,
+  input: AttemptInput,
+  row: AttemptRow,
+  body: string,
+  now: number,
+): Promise<SendResult> {
+  // The URL's form is checked again (the policy may have changed since it was saved); its
+  // addresses are checked by the destination, on the connection itself.
+  const refusal = destination.validate(row.url);
+  if (refusal) {
+    return { status: null, error: `Refused: the URL ${refusal}`, body: null, durationMs: 0 };
+  }
+  const secrets = [
+    row.signing_secret,
+    ...row.retired_signing_secrets.filter((r) => r.expiresAt > now).map((r) => r.secret),
+  ];
+  const timestampSeconds = Math.floor(now / 1000);
+  return await destination.send({
+    attemptId: `${input.payloadId}/${input.run}/${input.number}`,
+    url: row.url,
+    body,
+    payloadId: input.payloadId,
+    timestampSeconds,
+    signature: await signWebhook(secrets, input.payloadId, timestampSeconds, body),
+    timeoutMs: input.timeoutMs,
+    headers: row.headers,
+  });
+}
+
+/** Tells the webhook's pace what the answer said; pacing never fails an attempt. */
+async function learnFromAnswer(
+  deps: AttemptDeps,
+  webhookId: string,
+  result: SendResult,
+  paced: boolean,
+): Promise<void> {
+  const now = Date.now();
+  const signal = loadSignal(
+    result.status,
+    result.timedOut ?? false,
+    result.retryAfter ?? null,
+    now,
+  );
+  if (!signal.overloaded && !(paced && isDelivered(result.status))) return;
+  try {
+    await withinMs(
+      reportLoad(deps.db, {
+        webhookId,
+        signal,
+        delivered: isDelivered(result.status),
+        paced,
+        status: result.status,
+        error: result.error,
+        now,
+      }),
+      DB_STEP_TIMEOUT_MS,
+      "the database",
+    );
+  } catch (err) {
+    log.warn("could not update the webhook's pace", { webhookId, error: String(err) });
+  }
+}
+
+/**
+ * Claims attempt `number` of the run before sending, in one statement: the payload becomes
+ * `delivering` (its first send time set once) and the attempt's row is inserted, unique per
+ * (payload, run, number), so a retried attempt finds its claim instead of POSTing again.
+ */
+async function claimAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
+  const { rows: [row] } = await sql<
+    { first_sent_at: number | null; open: boolean; claimed: boolean }
+  >`with payload as (
+      update payloads set status = 'delivering', attempt_count = ${input.number}::integer,
+        first_sent_at = coalesce(first_sent_at, ${now}::bigint), updated_at = ${now}::bigint
+      where id = ${input.payloadId} and run = ${input.run}::integer
+        and status in ('pending', 'delivering')
+      returning first_sent_at
+    ), claim as (
+      insert into attempts (id, payload_id, run, number, started_at, duration_ms)
+      select ${newId("att")}::text, ${input.payloadId}::text, ${input.run}::integer,
+        ${input.number}::integer, ${now}::bigint, 0 from payload
+      on conflict (payload_id, run, number) do nothing
+      returning id
+    )
+    select (select first_sent_at from payload) as first_sent_at,
+      exists (select 1 from payload) as open, exists (select 1 from claim) as claimed`
+    .execute(deps.db);
+  if (!row?.open) return undefined;
+  if (row.claimed) return { claimed: true as const, firstSentAt: row.first_sent_at ?? now };
+  const earlier = await deps.db.selectFrom("attempts").selectAll()
+    .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
+    .where("number", "=", input.number).executeTakeFirstOrThrow();
+  return { claimed: false as const, earlier };
+}
+
+/**
+ * An earlier try of this attempt claimed it: it counts, whether or not it sent. Its outcome is
+ * returned when recorded; otherwise the attempt is recorded as lost.
+ */
+function settleEarlierClaim(
+  input: AttemptInput,
+  earlier: { response_status: number | null; error: string | null; finished_at: number | null },
+): AttemptResult {
+  if (earlier.finished_at !== null) {
+    return {
+      kind: "sent",
+      delivered: isDelivered(earlier.response_status),
+      summary: earlier.error ?? `answered ${earlier.response_status}`,
+    };
+  }
+  const error = "Herald stopped during this attempt; the receiver may have received it";
+  return {
+    kind: "unrecorded",
+    delivered: false,
+    summary: error,
+    record: {
+      payloadId: input.payloadId,
+      run: input.run,
+      number: input.number,
+      durationMs: 0,
+      responseStatus: null,
+      error,
+      responseBody: null,
+      body: null,
+    },
+  };
+}
+
+/** Writes an attempt's outcome in one statement; a 200 also ends the payload `delivered`. */
+export async function recordAttempt(
+  deps: Pick<AttemptDeps, "db">,
+  record: AttemptRecord,
+): Promise<void> {
+  const done = Date.now();
+  const delivered = isDelivered(record.responseStatus);
+  await sql`with attempt as (
+      update attempts set duration_ms = ${record.durationMs}::integer,
+        response_status = ${record.responseStatus}::integer, error = ${record.error}::text,
+        response_body = ${record.responseBody}::text, finished_at = ${done}::bigint
+      where payload_id = ${record.payloadId} and run = ${record.run}::integer
+        and number = ${record.number}::integer
+    )
+    update payloads set updated_at = ${done}::bigint,
+      last_body = coalesce(${record.body}::text, last_body),
+      status = case when ${delivered}::boolean and status in ('pending', 'delivering')
+        then 'delivered' else status end,
+      finished_at = case when ${delivered}::boolean and status in ('pending', 'delivering')
+        then ${done}::bigint else finished_at end
+    where id = ${record.payloadId} and run = ${record.run}::integer`.execute(deps.db);
+  if (delivered) metrics.deliveries.inc({ outcome: "delivered" });
+}
+
+/** Ends a run whose payload can no longer be sent (its webhook was deleted or deactivated). */
+async function cancelRun(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  reason: CancelReason,
+): Promise<Prepared> {
+  const now = Date.now();
+  await dbStep("Could not record the cancellation", () =>
+    deps.db.updateTable("payloads")
+      .set({ status: "cancelled", cancel_reason: reason, finished_at: now, updated_at: now })
+      .where("id", "=", input.payloadId).where("run", "=", input.run)
+      .where("status", "in", OPEN_STATUSES).execute());
+  return { kind: "stopped", reason };
+}
+
+/**
+ * Records how the run ended and answers the payload's final status: a payload that ended
+ * otherwise meanwhile (a 200 recorded first, a resend) keeps its own.
+ */
+export async function finishDelivery(
+  deps: Pick<AttemptDeps, "db">,
+  input: FinishInput,
+): Promise<DeliveryOutcome> {
+  const now = Date.now();
+  const updated = await deps.db.updateTable("payloads")
+    .set({
+      status: input.outcome,
+      cancel_reason: input.cancelReason ?? null,
+      finished_at: now,
+      updated_at: now,
+    })
+    .where("id", "=", input.payloadId).where("run", "=", input.run)
+    .where("status", "in", OPEN_STATUSES)
+    .returning("status").executeTakeFirst();
+  if (updated) {
+    metrics.deliveries.inc({ outcome: input.outcome });
+    return input.outcome;
+  }
+  const row = await deps.db.selectFrom("payloads").select(["status", "run"])
+    .where("id", "=", input.payloadId).executeTakeFirst();
+  if (row?.run !== input.run) return "cancelled";
+  return row.status === "delivered" || row.status === "failed" ? row.status : "cancelled";
+}
