@@ -256,7 +256,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
     if (options.roles.api) {
       const localWorker = worker;
       // Publishers get their answer once the event is committed; this starts the workflows.
-      const starter = new DeliveryStarter({
+      const starter = DeliveryStarter.over({
         db: database.db,
         temporal,
         taskQueue: target.taskQueue,

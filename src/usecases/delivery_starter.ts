@@ -11,9 +11,12 @@ import { startDeliveries } from "./events.ts";
 /** How many payloads one round of starts takes (each round starts at most 32 at once). */
 const ROUND = 256;
 
+/** Starts one round of committed payloads (`startDeliveries` over the use cases' deps). */
+export type StartRound = (payloads: DeliveryStart[]) => Promise<void>;
+
 /** A queue of committed payloads and one loop that starts them. */
 export class DeliveryStarter {
-  readonly #deps: UseCaseDeps;
+  readonly #start: StartRound;
   readonly #maxQueued: number;
   #queue: DeliveryStart[] = [];
   #running: Promise<void> | undefined;
@@ -24,9 +27,14 @@ export class DeliveryStarter {
   #abandoned = false;
 
   /** `maxQueued` bounds memory: past it, publishers wait for room (the ingest slows down). */
-  constructor(deps: UseCaseDeps, maxQueued = 10_000) {
-    this.#deps = deps;
+  constructor(start: StartRound, maxQueued = 10_000) {
+    this.#start = start;
     this.#maxQueued = maxQueued;
+  }
+
+  /** A starter of the deliveries of `deps`. */
+  static over(deps: UseCaseDeps, maxQueued?: number): DeliveryStarter {
+    return new DeliveryStarter((round) => startDeliveries(deps, round), maxQueued);
   }
 
   /**
@@ -39,15 +47,23 @@ export class DeliveryStarter {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
     this.#queue.push(...payloads);
-    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+    this.#running ??= this.#run();
   }
 
   async #run(): Promise<void> {
-    while (this.#queue.length > 0 && !this.#abandoned) {
+    // The loop clears `#running` in the same step that finds the queue empty, so an enqueue
+    // that comes after that step starts a new loop rather than leaving its payloads unstarted.
+    // It yields first, so `#running` is set before the loop can clear it.
+    for (;;) {
+      await Promise.resolve();
+      if (this.#queue.length === 0 || this.#abandoned) {
+        this.#running = undefined;
+        return;
+      }
       const round = this.#queue.splice(0, ROUND);
       for (const wake of this.#waiting.splice(0)) wake();
       try {
-        await startDeliveries(this.#deps, round);
+        await this.#start(round);
       } catch (err) {
         // Left `pending`: the reconciler starts them.
         log.error("could not start deliveries", { count: round.length, error: String(err) });
