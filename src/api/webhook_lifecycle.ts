@@ -15,15 +15,11 @@ import {
   waitForStatus,
   WebhookSchema,
 } from "./webhooks.ts";
-import { newSigningSecret } from "../domain/secrets.ts";
-import { jsonb } from "../db/mod.ts";
 import { recoverPayloads } from "../usecases/resend.ts";
 import { sendTestEvent } from "../usecases/events.ts";
 import { TEST_EVENT } from "../domain/event_types.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
-
-/** How long the previous signing secret keeps signing after a rotation. */
-export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+import { rotateSigningSecret } from "../usecases/secrets.ts";
 
 /** Builds the lifecycle router (mounted beside the webhooks router). */
 export function webhookLifecycleRouter(deps: AppDeps) {
@@ -119,21 +115,8 @@ export function webhookLifecycleRouter(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const webhook = await findWebhook(db, c.get("organizationId"), id);
-      const now = Date.now();
-      const signingSecret = newSigningSecret();
-      // Every secret retired in the last 24 hours keeps signing, so a receiver mid-rollout of
-      // an earlier rotation loses nothing.
-      const retired = [
-        { secret: webhook.signing_secret, expiresAt: now + SECRET_OVERLAP_MS },
-        ...webhook.retired_signing_secrets.filter((r) => r.expiresAt > now),
-      ];
-      await db.updateTable("webhooks").set({
-        signing_secret: signingSecret,
-        retired_signing_secrets: jsonb(retired),
-        updated_at: now,
-      }).where("id", "=", id).execute();
-      return c.json({ signingSecret, previousSecretExpiresAt: now + SECRET_OVERLAP_MS }, 200);
+      await findWebhook(db, c.get("organizationId"), id);
+      return c.json(await rotateSigningSecret(db, id), 200);
     },
   );
 

@@ -35,6 +35,9 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** How long a signing secret keeps signing after a rotation retired it. */
+export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+
 /** A new dashboard session id: 32 random bytes, the cookie's value (the database keeps a hash). */
 export function newSessionId(): string {
   return encodeBase64Url(randomBytes(32));
