@@ -1,17 +1,21 @@
 /**
  * The second round of attacks, and what must hold: the failed-authentication throttle never
- * refuses a valid credential (directly or behind a proxy) and cannot be overshot.
+ * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
+ * an IPv4 address, nor any reserved IPv6 range, is reached.
  */
 import assert from "node:assert/strict";
 import {
   ADMIN_TOKEN,
   api,
   createOrganization,
+  createWebhook,
   type Stack,
   stack,
   stopStackAfterTests,
   test,
+  waitFor,
 } from "./harness.ts";
+import { blockedAddress } from "../src/domain/url_policy.ts";
 
 /** Signs in to the dashboard with a key; the redirect's target says how it went. */
 async function signIn(s: Stack, apiKey: string, headers: Record<string, string> = {}) {
@@ -114,6 +118,78 @@ test("concurrent bad tries cannot overshoot the limit", async () => {
   const checked = answers.filter((a) => a.status === 401).length;
   assert.equal(checked, 10, `${checked} bad tries were checked, not 10`);
   assert.equal(answers.filter((a) => a.status === 429).length, 30);
+});
+
+Deno.test("IPv4-compatible IPv6 (::/96) and every reserved IPv6 range are refused; global unicast is not", () => {
+  const refused: Array<[string, RegExp]> = [
+    // ipaddr.js reads the dotted spelling as IPv4-mapped; the URL parser writes it in hex.
+    ["::127.0.0.1", /IPv4-(compatible|mapped)/],
+    ["::7f00:1", /IPv4-compatible/],
+    ["::10.0.0.1", /IPv4-(compatible|mapped)/],
+    ["::a00:1", /IPv4-compatible/],
+    ["::169.254.169.254", /IPv4-(compatible|mapped)/],
+    ["::a9fe:a9fe", /IPv4-compatible/],
+    ["::808:808", /IPv4-compatible/],
+    ["::2", /IPv4-compatible/],
+    ["100:0:0:1::1", /dummy/],
+    ["2001:db8::1", /reserved|documentation/],
+    ["3fff::1", /reserved|documentation/],
+    ["5f00::1", /segment routing/],
+    ["2620:4f:8000::1", /AS112/],
+    ["2001:1::1", /reserved|IETF/],
+    ["2001:10::1", /ORCHID/],
+    ["2001:30::1", /drone/],
+    // Outside 2000::/3, IANA reserves everything that is not special already.
+    ["1::1", /reserved/],
+    ["4000::1", /reserved/],
+    ["e000::1", /reserved/],
+    ["fe00::1", /reserved/],
+  ];
+  for (const [address, label] of refused) {
+    assert.match(blockedAddress(address) ?? "allowed", label, address);
+  }
+  for (const address of ["2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "2001:4860::8888"]) {
+    assert.equal(blockedAddress(address), undefined, address);
+  }
+});
+
+test("a webhook URL on an IPv4-compatible IPv6 literal is refused at save time", async () => {
+  const s = await stack({ ALLOW_PRIVATE_NETWORKS: "false" });
+  const org = await createOrganization(s);
+  for (const host of ["[::127.0.0.1]", "[::10.0.0.1]", "[::169.254.169.254]", "[::a9fe:a9fe]"]) {
+    const answer = await api(s, "POST", "/v1/webhooks", {
+      token: org.apiKey,
+      body: { url: `https://${host}/hooks` },
+    });
+    assert.equal(answer.status, 422, host);
+    assert.equal(answer.body.error.code, "invalid_url");
+    assert.match(answer.body.error.details[0].message, /IPv4-compatible/, host);
+  }
+});
+
+test("the egress proxy refuses a name that resolves to an IPv4-compatible address, before connecting", async () => {
+  // Public when the webhook is saved, ::7f00:1 (::127.0.0.1) when the attempt resolves it.
+  let lookups = 0;
+  const resolve = () => Promise.resolve([lookups++ === 0 ? "2606:4700:4700::1111" : "::7f00:1"]);
+  const s = await stack({ ALLOW_PRIVATE_NETWORKS: "false", DELIVERY_MAX_ATTEMPTS: "1" }, {
+    resolve,
+  });
+  const org = await createOrganization(s);
+  await createWebhook(s, org.apiKey, { url: "https://compat.herald.test/hooks" });
+  const published = await api(s, "POST", "/v1/events", {
+    token: org.apiKey,
+    body: { event: "egress.probe", object: "probe", data: {} },
+  });
+  const payloadId = published.body.payloads[0].id;
+  const final = await waitFor("the refused attempt", async () => {
+    const p = (await api(s, "GET", `/v1/payloads/${payloadId}`, { token: org.apiKey })).body;
+    return p.status === "failed" && p;
+  });
+  assert.equal(final.attemptLog[0].responseStatus, null);
+  assert.match(
+    final.attemptLog[0].error,
+    /^Refused: the URL must not resolve to a IPv4-compatible address \(compat\.herald\.test → ::7f00:1\)/,
+  );
 });
 
 stopStackAfterTests();

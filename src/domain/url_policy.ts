@@ -13,13 +13,29 @@ export interface UrlPolicy {
 /** The longest webhook URL accepted. */
 export const MAX_URL_LENGTH = 2048;
 
-/** IPv6 ranges Herald refuses although ipaddr.js may count them as unicast. */
-const EXTRA_IPV6_BLOCKED: Array<[string, string]> = [
+/**
+ * IPv6 ranges Herald refuses although ipaddr.js may count them as unicast, from IANA's IPv6
+ * special-purpose address registry (reviewed against its 2025 edition) and RFC 4291's deprecated
+ * IPv4-compatible form, which embeds an IPv4 address as `::a.b.c.d`.
+ */
+const EXTRA_IPV6_BLOCKED = ([
+  ["::/96", "IPv4-compatible"],
   ["fec0::/10", "site-local (deprecated)"],
   ["100::/64", "discard-only"],
+  ["100:0:0:1::/64", "dummy prefix"],
   ["64:ff9b:1::/48", "NAT64 (local use)"],
   ["2001::/23", "IETF protocol assignments"],
-];
+  ["2001:db8::/32", "documentation"],
+  ["2620:4f:8000::/48", "AS112"],
+  ["3fff::/20", "documentation"],
+  ["5f00::/16", "segment routing"],
+] as const).map(([cidr, label]) => [ipaddr.parseCIDR(cidr), label] as const);
+
+/**
+ * IPv6 global unicast, the only block IANA allocates for the public Internet: everything outside
+ * it is reserved by the IETF or special (loopback, mapped, link-local, unique local, multicast).
+ */
+const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR("2000::/3");
 
 /** ipaddr.js range names in words. */
 const RANGE_LABELS: Record<string, string> = {
@@ -45,6 +61,9 @@ const RANGE_LABELS: Record<string, string> = {
   orchid2: "ORCHIDv2",
   deprecatedSiteLocal: "site-local (deprecated)",
   discard: "discard-only",
+  deprecatedOrchid: "ORCHID (deprecated)",
+  droneRemoteIdProtocolEntityTags: "drone remote ID",
+  segmentRouting: "segment routing",
 };
 
 /** Parses CIDRs such as `127.0.0.1/32` (ALLOW_PRIVATE_NETWORKS as a list); throws on a bad one. */
@@ -54,9 +73,9 @@ export function parseNetworks(list: string[]): Array<[ipaddr.IPv4 | ipaddr.IPv6,
 
 /**
  * Why an address may not be reached, or undefined when it may: only ipaddr.js's `unicast`
- * (public) range passes, plus Herald's own additions; every IPv6 form that can embed or reach an
- * IPv4 address (mapped, translated, NAT64, 6to4, Teredo) is refused outright, unless the policy
- * allows the address.
+ * (public) range passes, less Herald's own additions, and for IPv6 only global unicast; every IPv6
+ * form that can embed or reach an IPv4 address (compatible, mapped, translated, NAT64, 6to4,
+ * Teredo) is refused outright, unless the policy allows the address.
  */
 export function blockedAddress(ip: string, policy?: UrlPolicy): string | undefined {
   if (!ipaddr.isValid(ip)) return undefined;
@@ -69,10 +88,10 @@ export function blockedAddress(ip: string, policy?: UrlPolicy): string | undefin
   const range = address.range();
   if (range !== "unicast") return RANGE_LABELS[range] ?? range;
   if (address.kind() === "ipv6") {
-    for (const [cidr, label] of EXTRA_IPV6_BLOCKED) {
-      const [network, bits] = ipaddr.parseCIDR(cidr);
+    for (const [[network, bits], label] of EXTRA_IPV6_BLOCKED) {
       if (address.match(network, bits)) return label;
     }
+    if (!address.match(IPV6_GLOBAL_UNICAST)) return "reserved";
   }
   return undefined;
 }
