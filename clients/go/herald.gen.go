@@ -455,6 +455,11 @@ type PublishedEvent struct {
 	} `json:"payloads"`
 }
 
+// Replay defines model for Replay.
+type Replay struct {
+	Count int `json:"count"`
+}
+
 // TestSend defines model for TestSend.
 type TestSend struct {
 	Id string `json:"id"`
@@ -631,6 +636,11 @@ type RecoverWebhookPayloadsJSONBody struct {
 	Since int64 `json:"since"`
 }
 
+// ReplayWebhookEventsJSONBody defines parameters for ReplayWebhookEvents.
+type ReplayWebhookEventsJSONBody struct {
+	Since int64 `json:"since"`
+}
+
 // CreateContactJSONRequestBody defines body for CreateContact for application/json ContentType.
 type CreateContactJSONRequestBody CreateContactJSONBody
 
@@ -654,6 +664,9 @@ type UpdateWebhookJSONRequestBody UpdateWebhookJSONBody
 
 // RecoverWebhookPayloadsJSONRequestBody defines body for RecoverWebhookPayloads for application/json ContentType.
 type RecoverWebhookPayloadsJSONRequestBody RecoverWebhookPayloadsJSONBody
+
+// ReplayWebhookEventsJSONRequestBody defines body for ReplayWebhookEvents for application/json ContentType.
+type ReplayWebhookEventsJSONRequestBody ReplayWebhookEventsJSONBody
 
 // Getter for additional properties for ErrorDetail. Returns the specified
 // element and whether it was found
@@ -1176,6 +1189,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/webhooks/{id}/recover (the `RecoverWebhookPayloads` operationId).
 	RecoverWebhookPayloads(ctx context.Context, id string, body RecoverWebhookPayloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReplayWebhookEventsWithBody Send the events a webhook never got since a time (while it was deactivated, say)
+	//
+	// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+	ReplayWebhookEventsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayWebhookEvents Send the events a webhook never got since a time (while it was deactivated, say)
+	//
+	// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+	ReplayWebhookEvents(ctx context.Context, id string, body ReplayWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateWebhookSecret Issue a new signing secret; the old one also signs for 24 hours
 	//
 	// Corresponds with POST /v1/webhooks/{id}/rotate-secret (the `RotateWebhookSecret` operationId).
@@ -1681,6 +1712,44 @@ func (c *Client) RecoverWebhookPayloadsWithBody(ctx context.Context, id string, 
 // Corresponds with POST /v1/webhooks/{id}/recover (the `RecoverWebhookPayloads` operationId).
 func (c *Client) RecoverWebhookPayloads(ctx context.Context, id string, body RecoverWebhookPayloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRecoverWebhookPayloadsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayWebhookEventsWithBody Send the events a webhook never got since a time (while it was deactivated, say)
+//
+// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+func (c *Client) ReplayWebhookEventsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayWebhookEventsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayWebhookEvents Send the events a webhook never got since a time (while it was deactivated, say)
+//
+// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+func (c *Client) ReplayWebhookEvents(ctx context.Context, id string, body ReplayWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayWebhookEventsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2783,6 +2852,53 @@ func NewRecoverWebhookPayloadsRequestWithBody(server string, id string, contentT
 	return req, nil
 }
 
+// NewReplayWebhookEventsRequest calls the generic ReplayWebhookEvents builder with application/json body
+func NewReplayWebhookEventsRequest(server string, id string, body ReplayWebhookEventsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplayWebhookEventsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplayWebhookEventsRequestWithBody constructs an http.Request for the ReplayWebhookEvents method, with any body, and a specified content type
+func NewReplayWebhookEventsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/replay", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRotateWebhookSecretRequest constructs an http.Request for the RotateWebhookSecret method
 func NewRotateWebhookSecretRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -3182,6 +3298,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/webhooks/{id}/recover (the `RecoverWebhookPayloads` operationId).
 	RecoverWebhookPayloadsWithResponse(ctx context.Context, id string, body RecoverWebhookPayloadsJSONRequestBody, reqEditors ...RequestEditorFn) (*RecoverWebhookPayloadsResponse, error)
+
+	// ReplayWebhookEventsWithBodyWithResponse Send the events a webhook never got since a time (while it was deactivated, say)
+	//
+	// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+	ReplayWebhookEventsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayWebhookEventsResponse, error)
+
+	// ReplayWebhookEventsWithResponse Send the events a webhook never got since a time (while it was deactivated, say)
+	//
+	// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+	ReplayWebhookEventsWithResponse(ctx context.Context, id string, body ReplayWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayWebhookEventsResponse, error)
 
 	// RotateWebhookSecretWithResponse Issue a new signing secret; the old one also signs for 24 hours
 	//
@@ -4739,6 +4873,94 @@ func (r RecoverWebhookPayloadsResponse) ContentType() string {
 	return ""
 }
 
+type ReplayWebhookEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON202() *Replay {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReplayWebhookEventsResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayWebhookEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayWebhookEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayWebhookEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ReplayWebhookEventsResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayWebhookEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RotateWebhookSecretResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5401,6 +5623,36 @@ func (c *ClientWithResponses) RecoverWebhookPayloadsWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseRecoverWebhookPayloadsResponse(rsp)
+}
+
+// ReplayWebhookEventsWithBodyWithResponse Send the events a webhook never got since a time (while it was deactivated, say)
+//
+// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+func (c *ClientWithResponses) ReplayWebhookEventsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayWebhookEventsResponse, error) {
+	rsp, err := c.ReplayWebhookEventsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayWebhookEventsResponse(rsp)
+}
+
+// ReplayWebhookEventsWithResponse Send the events a webhook never got since a time (while it was deactivated, say)
+//
+// One new payload for every retained event of the organization recorded since `since` and after the webhook's creation, of a type it subscribes to, that it has no payload of yet; oldest first, at most 10,000 per call. A `count` of 10,000 may leave more: call again with the same `since` until it answers less. A repeat finds nothing new. `since` must lie within RETENTION (422).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{id}/replay (the `ReplayWebhookEvents` operationId).
+func (c *ClientWithResponses) ReplayWebhookEventsWithResponse(ctx context.Context, id string, body ReplayWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayWebhookEventsResponse, error) {
+	rsp, err := c.ReplayWebhookEvents(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayWebhookEventsResponse(rsp)
 }
 
 // RotateWebhookSecretWithResponse Issue a new signing secret; the old one also signs for 24 hours
@@ -6523,6 +6775,74 @@ func ParseRecoverWebhookPayloadsResponse(rsp *http.Response) (*RecoverWebhookPay
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplayWebhookEventsResponse parses an HTTP response from a ReplayWebhookEventsWithResponse call
+func ParseReplayWebhookEventsResponse(rsp *http.Response) (*ReplayWebhookEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayWebhookEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error

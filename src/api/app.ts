@@ -24,6 +24,7 @@ import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
 import { closeSession, findSession, openSession } from "../usecases/dashboard_sessions.ts";
 import { docsRouter } from "./docs.ts";
+import { missedSinceDeactivation } from "../usecases/replay.ts";
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -147,6 +148,8 @@ export function createApp(given: AppDeps) {
       temporalUiUrl: deps.temporalUiUrl,
       namespace: deps.config.temporal.namespace,
       banner: () => pollers.waitingForWorkers(),
+      missedEvents: (organizationId, webhookId) =>
+        missedSinceDeactivation(deps.db, organizationId, webhookId, deps.config.retentionMs),
     }),
   );
 

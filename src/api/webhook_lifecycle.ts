@@ -1,6 +1,6 @@
 /**
  * `/v1/webhooks/{id}/…`: activate, deactivate, reveal and rotate the secret, send a test, recover
- * failed payloads.
+ * failed payloads, replay missed events.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
@@ -16,6 +16,8 @@ import {
   WebhookSchema,
 } from "./webhooks.ts";
 import { recoverPayloads } from "../usecases/resend.ts";
+import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
+import { formatRetention } from "../domain/retention.ts";
 import { sendTestEvent } from "../usecases/events.ts";
 import { TEST_EVENT } from "../domain/event_types.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
@@ -179,6 +181,52 @@ export function webhookLifecycleRouter(deps: AppDeps) {
         throw new ApiError(409, "webhook_inactive", "Activate the webhook before recovering");
       }
       return c.json({ count: await recoverPayloads(useCases, id, since) }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/replay",
+      tags: ["Payloads"],
+      operationId: "replayWebhookEvents",
+      summary: "Send the events a webhook never got since a time (while it was deactivated, say)",
+      description: "One new payload for every retained event of the organization recorded since " +
+        "`since` and after the webhook's creation, of a type it subscribes to, that it has no " +
+        `payload of yet; oldest first, at most ${MAX_REPLAY.toLocaleString("en")} per call. ` +
+        `A \`count\` of ${MAX_REPLAY.toLocaleString("en")} may leave more: call again with the ` +
+        "same `since` until it answers less. A repeat finds nothing new. `since` must lie " +
+        "within RETENTION (422).",
+      security: [{ apiKey: [] }],
+      request: {
+        params: IdParam,
+        ...jsonBody(z.strictObject({ since: Millis.min(0) })),
+      },
+      responses: {
+        202: jsonResponse(
+          z.object({ count: z.number().int() }).openapi("Replay"),
+          "How many payloads were created and started",
+        ),
+        ...errorResponses(400, 401, 404, 409, 413, 422),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { since } = c.req.valid("json");
+      await findWebhook(db, c.get("organizationId"), id);
+      const { retentionMs } = deps.config;
+      if (retentionMs > 0 && since < Date.now() - retentionMs) {
+        const problem = `must lie within RETENTION (${formatRetention(retentionMs)}): ` +
+          "older events are not kept";
+        throw new ApiError(422, "validation_failed", `Invalid request: body.since: ${problem}`, [
+          { path: "body.since", message: problem },
+        ]);
+      }
+      const count = await replayMissedEvents(useCases, id, since);
+      if (count === undefined) {
+        throw new ApiError(409, "webhook_inactive", "Activate the webhook before replaying");
+      }
+      return c.json({ count }, 202);
     },
   );
 

@@ -46,6 +46,11 @@ export interface DashboardOptions {
   namespace: string;
   /** A warning for every page (no worker polls, say), or undefined. */
   banner?: () => Promise<string | undefined>;
+  /** The events a deactivated webhook missed since its deactivation (a replay's `since`). */
+  missedEvents?: (
+    organizationId: string,
+    webhookId: string,
+  ) => Promise<{ since: number; count: number } | undefined>;
 }
 
 /** Event types typed as a list: commas or spaces between them. */
@@ -150,9 +155,10 @@ export function dashboardRouter(options: DashboardOptions) {
       event: c.req.query("event")?.trim() || undefined,
       cursor: c.req.query("cursor") || undefined,
     };
-    const [stats, list] = await Promise.all([
+    const [stats, list, missed] = await Promise.all([
       call(c, "GET", `/v1/webhooks/${id}/stats`),
       call(c, "GET", `/v1/webhooks/${id}/payloads${filterQuery(filter)}`),
+      options.missedEvents?.(c.get("session").organizationId, id),
     ]);
     if (!list.ok) flash = { ...flash, error: errorText(list) };
     return c.html(
@@ -163,6 +169,7 @@ export function dashboardRouter(options: DashboardOptions) {
         payloads={list.ok ? list.json.data : []}
         nextCursor={list.ok ? list.json.nextCursor : null}
         filter={filter}
+        missed={missed}
         flash={flash}
       />,
     );
@@ -259,8 +266,23 @@ export function dashboardRouter(options: DashboardOptions) {
       : await call(c, "POST", `/v1/webhooks/${id}/${action}`);
     if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
     if (action === "delete") return back(c, "/webhooks", { notice: "Webhook deleted." });
-    const done = action === "activate" ? "reactivated" : "deactivated";
-    return back(c, `/webhooks/${id}`, { notice: `Webhook ${done}.` });
+    if (action === "deactivate") {
+      return back(c, `/webhooks/${id}`, { notice: "Webhook deactivated." });
+    }
+    // "Also send the events missed": a replay since the time the page counted them from.
+    const since = Number((await c.req.parseBody()).replaySince);
+    if (!Number.isSafeInteger(since) || since <= 0) {
+      return back(c, `/webhooks/${id}`, { notice: "Webhook reactivated." });
+    }
+    const replay = await call(c, "POST", `/v1/webhooks/${id}/replay`, { since });
+    if (!replay.ok) {
+      return back(c, `/webhooks/${id}`, {
+        error: `Webhook reactivated, but the missed events were not sent: ${errorText(replay)}`,
+      });
+    }
+    return back(c, `/webhooks/${id}`, {
+      notice: `Webhook reactivated; ${replay.json.count} missed event(s) sent.`,
+    });
   });
 
   app.post(`/webhooks/:id{${ID}}/:action{rotate-secret|reveal-secret}`, async (c) => {

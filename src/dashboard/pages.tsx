@@ -1,6 +1,7 @@
 /** The dashboard's pages, rendered from what the API answered. */
 import type { Schemas } from "../client/mod.ts";
 import { Badge, Flash, Page, PostForm, Time } from "./layout.tsx";
+import { MAX_REPLAY } from "../usecases/replay.ts";
 import {
   DeliveriesChart,
   DELIVERY_LEGEND,
@@ -27,6 +28,12 @@ export const PAYLOAD_STATUSES = ["pending", "delivering", "delivered", "failed",
 /** A share as a percentage, or a dash. */
 function percent(rate: number | null): string {
   return rate === null ? "-" : `${(rate * 100).toFixed(rate === 1 ? 0 : 1)} %`;
+}
+
+/** How many missed events a replay would send ("more than 10,000" past what one sends). */
+function missedCount(count: number): string {
+  if (count > MAX_REPLAY) return `first ${MAX_REPLAY.toLocaleString("en")} events`;
+  return count === 1 ? "1 event" : `${count.toLocaleString("en")} events`;
 }
 
 /** A signing secret shown once, after creation, rotation or a reveal. */
@@ -154,9 +161,11 @@ export function WebhookPage(props: {
   payloads: PayloadSummary[];
   nextCursor: string | null;
   filter: DeliveryFilter;
+  /** What a reactivation could also send: the events missed since the deactivation. */
+  missed?: { since: number; count: number };
   flash: Flashes;
 }) {
-  const { csrf, webhook: w, stats, filter } = props;
+  const { csrf, webhook: w, stats, filter, missed } = props;
   const base = `/webhooks/${w.id}`;
   return (
     <Page title={w.name} csrf={csrf}>
@@ -201,6 +210,12 @@ export function WebhookPage(props: {
           : (
             <PostForm action={`${base}/activate`} csrf={csrf} class="inline">
               <button type="submit">Reactivate</button>
+              {missed && missed.count > 0 && (
+                <label class="inline" data-missed={missed.count}>
+                  <input type="checkbox" name="replaySince" value={String(missed.since)} checked />
+                  {` also send the ${missedCount(missed.count)} missed since it was deactivated`}
+                </label>
+              )}
             </PostForm>
           )}
         <PostForm action={`${base}/reveal-secret`} csrf={csrf} class="inline">

@@ -49,7 +49,11 @@ export async function recordEvent(
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
     .orderBy("webhooks.created_at").execute();
-  const payloads = await insertPayloads(tx, { ...event, id, createdAt }, webhooks);
+  const recorded = { ...event, id, createdAt };
+  const payloads = await insertPayloads(
+    tx,
+    webhooks.map((webhook) => ({ event: recorded, webhook })),
+  );
   // The count goes last, so its row is locked only until commit; one of several rows per type,
   // so events of one type recorded at the same moment seldom wait for each other.
   await tx.insertInto("event_type_counts")
@@ -89,13 +93,27 @@ async function insertEvent(
   return { id, createdAt: now };
 }
 
-/** Writes one `pending` payload of the event per webhook, and answers what starts them. */
-async function insertPayloads(
+/** The event a payload is written for. */
+export interface PayloadEvent {
+  id: string;
+  organizationId: string;
+  type: string;
+  object: string;
+  objectId: string | null;
+  /** When the event was recorded: its payloads' `createdAt`, a replayed one's too. */
+  createdAt: number;
+}
+
+/**
+ * Writes one `pending` payload per (event, webhook) pair and answers what starts them. Every
+ * payload is written here: an event's, a test send's, a replay's.
+ */
+export async function insertPayloads(
   tx: Transaction<Database>,
-  event: { id: string; organizationId: string; type: string; createdAt: number },
-  webhooks: Array<{ id: string; url: string }>,
+  pairs: Array<{ event: PayloadEvent; webhook: { id: string; url: string } }>,
 ): Promise<DeliveryStart[]> {
-  const payloads = webhooks.map((webhook) => ({
+  const now = Date.now();
+  const payloads = pairs.map(({ event, webhook }) => ({
     payloadId: newId("pl"),
     webhookId: webhook.id,
     organizationId: event.organizationId,
@@ -104,16 +122,16 @@ async function insertPayloads(
     run: 1,
   }));
   if (payloads.length > 0) {
-    await tx.insertInto("payloads").values(payloads.map((p) => ({
+    await tx.insertInto("payloads").values(payloads.map((p, i) => ({
       id: p.payloadId,
-      event_id: event.id,
+      event_id: pairs[i]!.event.id,
       webhook_id: p.webhookId,
-      organization_id: event.organizationId,
+      organization_id: p.organizationId,
       status: "pending" as const,
       run: 1,
       attempt_count: 0,
-      created_at: event.createdAt,
-      updated_at: event.createdAt,
+      created_at: pairs[i]!.event.createdAt,
+      updated_at: now,
     }))).execute();
   }
   return payloads;
@@ -191,7 +209,7 @@ export async function sendTestEvent(
   };
   const [payload] = await deps.db.transaction().execute(async (tx) => {
     const { id, createdAt } = await insertEvent(tx, event);
-    return await insertPayloads(tx, { ...event, id, createdAt }, [webhook]);
+    return await insertPayloads(tx, [{ event: { ...event, id, createdAt }, webhook }]);
   });
   await startSoon(deps, [payload!]);
   return payload!;

@@ -8,6 +8,7 @@ import * as m0005 from "./0005_idempotency_keys.ts";
 import * as m0006 from "./0006_retention.ts";
 import * as m0007 from "./0007_subscriptions.ts";
 import * as m0008 from "./0008_flow_control.ts";
+import * as m0010 from "./0010_platform.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0006_retention": m0006,
   "0007_subscriptions": m0007,
   "0008_flow_control": m0008,
+  "0010_platform": m0010,
 };
 
 /** Hands Kysely's Migrator the static list above. */
