@@ -1,7 +1,8 @@
 /**
  * The second round of attacks, and what must hold: the failed-authentication throttle never
  * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
- * an IPv4 address, nor any reserved IPv6 range, is reached.
+ * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
+ * input rule.
  */
 import assert from "node:assert/strict";
 import {
@@ -16,6 +17,7 @@ import {
   waitFor,
 } from "./harness.ts";
 import { blockedAddress } from "../src/domain/url_policy.ts";
+import { encodeBase64Url } from "../src/domain/base64.ts";
 
 /** Signs in to the dashboard with a key; the redirect's target says how it went. */
 async function signIn(s: Stack, apiKey: string, headers: Record<string, string> = {}) {
@@ -190,6 +192,27 @@ test("the egress proxy refuses a name that resolves to an IPv4-compatible addres
     final.attemptLog[0].error,
     /^Refused: the URL must not resolve to a IPv4-compatible address \(compat\.herald\.test → ::7f00:1\)/,
   );
+});
+
+test("a cursor that decodes to a NUL, a lone surrogate or a control character answers 422, not 500", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const webhook = await createWebhook(s, org.apiKey, { url: "https://example.com/hooks" });
+  // Cursors are base64url JSON: the raw query is clean, the text inside is not.
+  const cursor = (json: string) => encodeBase64Url(new TextEncoder().encode(json));
+  const timeCursors = ['[1, "wh_\\u0000x"]', '[1, "wh_\\ud800"]', '[1, "wh_\\u001b[31m"]'];
+  const nameCursors = ['{"after": "a\\u0000"}', '{"after": "\\udfff"}', '{"after": "a\\u0007"}'];
+  const requests = [
+    ...timeCursors.map((json) => `/v1/webhooks?cursor=${cursor(json)}`),
+    ...timeCursors.map((json) => `/v1/webhooks/${webhook.id}/payloads?cursor=${cursor(json)}`),
+    ...nameCursors.map((json) => `/v1/event-types?cursor=${cursor(json)}`),
+  ];
+  for (const path of requests) {
+    const answer = await api(s, "GET", path, { token: org.apiKey });
+    assert.equal(answer.status, 422, `${path}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.code, "validation_failed");
+    assert.equal(answer.body.error.details[0].path, "query.cursor");
+  }
 });
 
 stopStackAfterTests();

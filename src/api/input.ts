@@ -21,6 +21,11 @@ export function textProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** Why a text of a query (or a value decoded from one, such as a cursor's) is refused. */
+export function queryTextProblem(text: string): string | undefined {
+  return textProblem(text) ?? (CONTROL.test(text) ? "contains a control character" : undefined);
+}
+
 /** The deepest nesting of a JSON text, counted in one pass over it (strings skipped). */
 export function jsonDepth(text: string): number {
   let depth = 0;
@@ -89,8 +94,7 @@ export const checkPathAndQuery: MiddlewareHandler = async (c, next) => {
     }
   }
   for (const [name, value] of url.searchParams) {
-    const problem = textProblem(name) ?? textProblem(value) ??
-      (CONTROL.test(value) ? "contains a control character" : undefined);
+    const problem = textProblem(name) ?? queryTextProblem(value);
     if (problem) details.push({ path: `query.${name}`, message: problem });
   }
   if (details.length > 0) throw refuseText(details);

@@ -1,5 +1,6 @@
 /** Opaque cursors: over (created_at, id), newest first, or over a name, in name order. */
 import { ApiError } from "./errors.ts";
+import { queryTextProblem } from "./input.ts";
 import { decodeBase64, encodeBase64Url } from "../domain/base64.ts";
 
 /** Where a page starts: after the row with this time and id. */
@@ -12,15 +13,31 @@ function encode(value: unknown): string {
   return encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 }
 
-/** The value inside a cursor when `valid` accepts it, or 422 `invalid_cursor`. */
+/**
+ * The value inside a cursor when `valid` accepts it, or 422 `invalid_cursor`. Its text crosses the
+ * same rule as the query it came in (422 `validation_failed`): no NUL, unpaired surrogate or
+ * control character reaches a query through a cursor.
+ */
 function decode<T>(text: string, valid: (value: unknown) => value is T): T {
+  let value: unknown;
   try {
     const base64 = text.replaceAll("-", "+").replaceAll("_", "/");
     const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
-    const value = JSON.parse(new TextDecoder().decode(decodeBase64(padded)));
-    if (valid(value)) return value;
+    value = JSON.parse(new TextDecoder().decode(decodeBase64(padded)));
   } catch {
-    // Falls through to the error below.
+    value = undefined;
+  }
+  if (valid(value)) {
+    const texts = Array.isArray(value) ? value : Object.values(value as object);
+    for (const part of texts) {
+      const problem = typeof part === "string" ? queryTextProblem(part) : undefined;
+      if (problem) {
+        throw new ApiError(422, "validation_failed", `Invalid request: query.cursor: ${problem}`, [
+          { path: "query.cursor", message: problem },
+        ]);
+      }
+    }
+    return value;
   }
   throw new ApiError(422, "invalid_cursor", "Invalid cursor: pass a nextCursor from a list", [
     { path: "query.cursor", message: "not a cursor this API issued" },
