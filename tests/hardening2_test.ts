@@ -2,7 +2,7 @@
  * The second round of attacks, and what must hold: the failed-authentication throttle never
  * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
  * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
- * input rule.
+ * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped.
  */
 import assert from "node:assert/strict";
 import {
@@ -213,6 +213,55 @@ test("a cursor that decodes to a NUL, a lone surrogate or a control character an
     assert.equal(answer.body.error.code, "validation_failed");
     assert.equal(answer.body.error.details[0].path, "query.cursor");
   }
+});
+
+test("a header named __proto__, in any case, is refused with 422 rather than dropped", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const webhook = await createWebhook(s, org.apiKey, {
+    url: "https://example.com/hooks",
+    headers: { "x-kept": "yes" },
+  });
+  const count = async () =>
+    (await s.infra.database.db.selectFrom("webhooks").select("id")
+      .where("organization_id", "=", org.id).execute()).length;
+  const before = await count();
+  // Raw JSON: a JavaScript object literal would take "__proto__" as its prototype.
+  const raw = (text: string) => ({
+    token: org.apiKey,
+    raw: text,
+    headers: { "content-type": "application/json" },
+  });
+  const refused = [
+    api(
+      s,
+      "POST",
+      "/v1/webhooks",
+      raw('{"url": "https://example.com/a", "headers": {"__proto__": "x"}}'),
+    ),
+    api(
+      s,
+      "POST",
+      "/v1/webhooks",
+      raw('{"url": "https://example.com/b", "headers": {"__PROTO__": "x"}}'),
+    ),
+    api(s, "PATCH", `/v1/webhooks/${webhook.id}`, raw('{"headers": {"__proto__": "x"}}')),
+    api(s, "PATCH", `/v1/webhooks/${webhook.id}`, raw('{"headers": {"__Proto__": "x"}}')),
+    api(
+      s,
+      "POST",
+      "/v1/events",
+      raw('{"event": "a.b", "object": "o", "data": {"__proto__": {"admin": true}}}'),
+    ),
+  ];
+  for (const answer of await Promise.all(refused)) {
+    assert.equal(answer.status, 422, JSON.stringify(answer.body));
+    assert.equal(answer.body.error.code, "validation_failed");
+    assert.match(answer.body.error.details[0].message, /__proto__/);
+  }
+  assert.equal(await count(), before);
+  const kept = (await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey })).body;
+  assert.deepEqual(Object.keys(kept.headers), ["x-kept"]);
 });
 
 stopStackAfterTests();

@@ -1,8 +1,8 @@
 /**
  * One input rule at the edge, before any route or database sees a request: text everywhere
- * (path, query, every string and key of a JSON body) is free of NUL and lone surrogates, the path
- * is well percent-encoded, and a JSON body is nested at most MAX_JSON_DEPTH levels (counted
- * without recursion, before parsing).
+ * (path, query, every string and key of a JSON body) is free of NUL and lone surrogates, no key of
+ * a JSON body is `__proto__`, the path is well percent-encoded, and a JSON body is nested at most
+ * MAX_JSON_DEPTH levels (counted without recursion, before parsing).
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError, type ErrorDetail } from "./errors.ts";
@@ -56,7 +56,10 @@ export function badStrings(value: unknown, root = "body"): ErrorDetail[] {
       current.forEach((item, i) => stack.push([item, `${path}.${i}`]));
     } else if (current !== null && typeof current === "object") {
       for (const [key, item] of Object.entries(current)) {
-        const problem = textProblem(key);
+        // A key the validators would drop silently (assigned, it sets an object's prototype).
+        const problem = key === "__proto__"
+          ? "__proto__ cannot be kept (objects take it as their prototype)"
+          : textProblem(key);
         if (problem) found.push({ path: `${path}.${key}`, message: `name ${problem}` });
         stack.push([item, `${path}.${key}`]);
       }

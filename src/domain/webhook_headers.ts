@@ -30,9 +30,14 @@ const HTTP_HEADERS = [
   "http2-settings",
 ];
 
-/** Why a custom header name is refused, or undefined when Herald sends it. */
+/**
+ * Why a custom header name is refused, or undefined when Herald sends it. `__proto__` is refused
+ * in any case, since names are stored lower case: an object assigned that key sets its prototype
+ * instead, so the header would be dropped silently on its way to the receiver.
+ */
 export function reservedHeaderProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
+  if (lower === "__proto__") return "__proto__ cannot be kept as a header name";
   if (HERALD_HEADERS.includes(lower) || lower.startsWith("webhook-")) {
     return `${lower} is set by Herald on every attempt`;
   }
