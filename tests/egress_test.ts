@@ -15,6 +15,7 @@ import {
 import { startReceiver } from "./receiver.ts";
 import { testCertificates } from "./tls.ts";
 import { startEgressProxy } from "../workers/egress.ts";
+import { httpDestination } from "../workers/send.ts";
 
 const NAME = "rebind.herald.test";
 
@@ -81,10 +82,10 @@ test("the egress proxy connects to the address it checked, and refuses the next 
   });
   const { caCert } = await testCertificates();
   // No pooled connections: each request opens a tunnel, and so looks the name up. The client
-  // names its attempt as the proxy's user, as the worker's does.
+  // names itself as the proxy's user, as the worker's lanes do.
   const client = Deno.createHttpClient({
     caCerts: [caCert],
-    proxy: { url: proxy.url, basicAuth: { username: "pl_1/1/1", password: "" } },
+    proxy: { url: proxy.url, basicAuth: { username: "lane-1", password: "" } },
     poolMaxIdlePerHost: 0,
   });
   const url = `https://${NAME}:${port}/hooks`;
@@ -94,10 +95,10 @@ test("the egress proxy connects to the address it checked, and refuses the next 
   await assert.rejects(fetch(url, { method: "POST", body: "{}", client }));
   assert.equal(proxy.takeRefusal(`${NAME}:${port}`), undefined, "keyed by attempt, not host");
   assert.equal(
-    proxy.takeRefusal("pl_1/1/1"),
+    proxy.takeRefusal("lane-1"),
     `Refused: the URL must not resolve to a loopback address (${NAME} → 127.0.0.2)`,
   );
-  assert.equal(proxy.takeRefusal("pl_1/1/1"), undefined, "taken once");
+  assert.equal(proxy.takeRefusal("lane-1"), undefined, "taken once");
   assert.equal(allowed.received.length, 1);
   assert.equal(refused.received.length, 0);
   client.close();
@@ -177,3 +178,43 @@ test("a plain http:// receiver (ALLOW_INSECURE_URLS) is delivered to through the
 });
 
 stopStackAfterTests();
+
+test("two attempts refused at once each record their own refusal, none a generic proxy error", async () => {
+  // Written to fail before refusals were keyed by the client an attempt holds: keyed by
+  // host:port, the second attempt found nothing and recorded the HTTP client's error.
+  const refused = await startReceiver(() => new Response("ok"), { hostname: "127.0.0.2" });
+  const port = Number(new URL(refused.url).port);
+  const policy = { allowInsecureUrls: false, allowPrivateNetworks: false, allowedNetworks: [] };
+  const proxy = startEgressProxy({
+    policy,
+    resolve: () => new Promise((resolve) => setTimeout(() => resolve(["127.0.0.2"]), 50)),
+    lookupTimeoutMs: 1_000,
+  });
+  const destination = httpDestination({
+    urlPolicy: policy,
+    egress: proxy,
+    caCerts: [(await testCertificates()).caCert],
+  });
+  const request = (payloadId: string) => ({
+    url: `https://${NAME}:${port}/hooks`,
+    body: "{}",
+    payloadId,
+    timestampSeconds: 0,
+    signature: "v1,x",
+    timeoutMs: 2_000,
+    headers: {},
+  });
+  const results = await Promise.all([
+    destination.send(request("pl_a")),
+    destination.send(request("pl_b")),
+  ]);
+  for (const result of results) {
+    assert.equal(result.status, null);
+    assert.equal(result.refused, true);
+    assert.match(result.error!, /^Refused: the URL must not resolve to a loopback address/);
+  }
+  assert.equal(refused.received.length, 0);
+  destination.close();
+  proxy.close();
+  await refused.close();
+});

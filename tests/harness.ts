@@ -332,6 +332,7 @@ export async function createWebhook(
     verifyToken?: string;
     eventTypes?: string[];
     headers?: Record<string, string>;
+    rateLimit?: number | null;
   },
 ): Promise<Schemas["CreatedWebhook"]> {
   const { data, error } = await client(s, apiKey).POST("/v1/webhooks", { body });

@@ -55,3 +55,35 @@ export async function startReceiver(
     close: () => server.shutdown(),
   };
 }
+
+/**
+ * A rate-limited receiver, as an API gateway is: a token bucket of `capacity` refilled at `rate`
+ * per second; past it, 429 with `Retry-After: 1`. `drawn()` counts the 429s it answered.
+ */
+export function tokenBucket(rate: number, capacity = rate): Behaviour & { drawn(): number } {
+  let tokens = capacity;
+  let refilled = performance.now();
+  let limited = 0;
+  const behaviour = () => {
+    const now = performance.now();
+    tokens = Math.min(capacity, tokens + ((now - refilled) / 1000) * rate);
+    refilled = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      return new Response("ok", { status: 200 });
+    }
+    limited++;
+    return new Response("slow down", { status: 429, headers: { "retry-after": "1" } });
+  };
+  return Object.assign(behaviour, { drawn: () => limited });
+}
+
+/** The most requests a receiver got within one calendar second. */
+export function peakPerSecond(received: Received[]): number {
+  const perSecond = new Map<number, number>();
+  for (const r of received) {
+    const second = Math.floor(r.at / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return Math.max(0, ...perSecond.values());
+}

@@ -29,20 +29,20 @@ export interface EgressProxy {
   /** The proxy's URL, for `Deno.createHttpClient({ proxy: { url } })`. */
   url: string;
   /**
-   * The error text of the proxy's refusal of a connection of this attempt, or of its failure to
-   * connect (within the last minute), taken once: the attempt records it instead of the HTTP
-   * client's generic proxy error. An attempt names itself as the proxy's user name. Refusals
-   * start with `Refused:`.
+   * The error text of the proxy's refusal of a connection of this client, or of its failure to
+   * connect (within the last minute), taken once: the attempt that holds the client records it
+   * instead of the HTTP client's generic proxy error. A client names itself as the proxy's user
+   * name (workers/send.ts: one attempt at a time per client). Refusals start with `Refused:`.
    */
-  takeRefusal(attemptId: string): string | undefined;
+  takeRefusal(clientName: string): string | undefined;
   close(): void;
 }
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 
-/** The attempt a request names as the proxy's user (`Proxy-Authorization: Basic`), if any. */
-function attemptOf(headers: string[]): string | undefined {
+/** The client a request names as the proxy's user (`Proxy-Authorization: Basic`), if any. */
+function clientOf(headers: string[]): string | undefined {
   for (const header of headers) {
     const match = /^proxy-authorization:\s*basic\s+(\S+)\s*$/i.exec(header);
     if (!match) continue;
@@ -119,15 +119,15 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
         }\r\nconnection: close\r\n\r\n`,
       );
     }
-    const attempt = attemptOf(headers);
+    const named = clientOf(headers);
     const refuse = (reason: string) => {
-      if (!attempt) return;
+      if (!named) return;
       const now = Date.now();
-      // An attempt that never came for its refusal (its worker stopped) leaves it a minute.
+      // A refusal nobody came for (its attempt stopped) is kept a minute at most.
       if (refusals.size > 1_000) {
         for (const [key, { at }] of refusals) if (now - at > 60_000) refusals.delete(key);
       }
-      refusals.set(attempt, { reason, at: now });
+      refusals.set(named, { reason, at: now });
     };
     const decided = await decide(host);
     if ("refusal" in decided) {
@@ -175,9 +175,9 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
 
   return {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    takeRefusal(attemptId) {
-      const found = refusals.get(attemptId);
-      refusals.delete(attemptId);
+    takeRefusal(clientName) {
+      const found = refusals.get(clientName);
+      refusals.delete(clientName);
       return found && Date.now() - found.at < 60_000 ? found.reason : undefined;
     },
     close: () => listener.close(),

@@ -18,25 +18,40 @@ export interface HttpDestinationOptions {
   caCerts?: string[];
 }
 
+/** The HTTP destination, with the clients it keeps. */
+export interface HttpDestination extends Destination {
+  /** Closes every client. */
+  close(): void;
+}
+
 /**
- * Webhooks over HTTPS (HTTP in development). Each attempt has its own client, which names the
- * attempt to the egress proxy (as the proxy's user name), so a refusal found there is this
- * attempt's and no other's.
+ * Webhooks over HTTPS (HTTP in development). Attempts send through lanes: HTTP clients that each
+ * serve one attempt at a time and keep their connections between attempts. A lane names itself
+ * to the egress proxy (as the proxy's user name), so a refusal the proxy records for a lane is
+ * the refusal of the one attempt that holds it.
  */
-export function httpDestination(options: HttpDestinationOptions): Destination {
+export function httpDestination(options: HttpDestinationOptions): HttpDestination {
   const { egress } = options;
+  const lanes: Array<{ name: string; client: Deno.HttpClient }> = [];
+  const free: typeof lanes = [];
+  const newLane = () => {
+    const name = `lane-${lanes.length + 1}`;
+    const client = Deno.createHttpClient({
+      caCerts: options.caCerts ?? [],
+      ...(egress && { proxy: { url: egress.url, basicAuth: { username: name, password: "" } } }),
+    });
+    const lane = { name, client };
+    lanes.push(lane);
+    return lane;
+  };
   return {
     validate: (url) => checkUrlForm(url, options.urlPolicy),
     async send(request) {
-      const client = Deno.createHttpClient({
-        caCerts: options.caCerts ?? [],
-        ...(egress && {
-          proxy: { url: egress.url, basicAuth: { username: request.attemptId, password: "" } },
-        }),
-      });
+      const lane = free.pop() ?? newLane();
       try {
-        const result = await sendPayload(request, client);
-        const refusal = egress?.takeRefusal(request.attemptId);
+        egress?.takeRefusal(lane.name); // One a stopped attempt left behind is not this one's.
+        const result = await sendPayload(request, lane.client);
+        const refusal = egress?.takeRefusal(lane.name);
         if (!refusal) return result;
         // The proxy answered, not the receiver: Herald refused the address or could not connect.
         return {
@@ -47,8 +62,11 @@ export function httpDestination(options: HttpDestinationOptions): Destination {
           refused: refusal.startsWith("Refused:"),
         };
       } finally {
-        client.close();
+        free.push(lane);
       }
+    },
+    close() {
+      for (const lane of lanes) lane.client.close();
     },
   };
 }

@@ -57,6 +57,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Half the attempt's time for the lookup, so a hung resolver is recorded as such.
     lookupTimeoutMs: Math.ceil(options.delivery.timeoutMs / 2),
   });
+  const destination = httpDestination({
+    urlPolicy: options.urlPolicy,
+    egress,
+    caCerts: options.caCerts,
+  });
+  const closeClients = () => {
+    destination.close();
+    egress.close();
+  };
   try {
     const bundle = await workflowBundle();
     const activities = createActivities({
@@ -97,9 +106,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxCachedWorkflows: 50,
       }),
     ];
-    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(() =>
-      egress.close()
-    );
+    const done = Promise.all(workers.map((w) => w.run())).then(() => {}).finally(closeClients);
     return {
       done,
       running: () => workers.every((worker) => worker.getState() === "RUNNING"),
@@ -118,7 +125,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       },
     };
   } catch (err) {
-    egress.close();
+    closeClients();
     throw err;
   }
 }

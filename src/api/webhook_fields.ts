@@ -15,7 +15,8 @@ import {
   MAX_HEADERS,
   reservedHeaderProblem,
 } from "../domain/webhook_headers.ts";
-import { MASKED } from "./schemas.ts";
+import { RATE_LIMIT_RANGE } from "../domain/flow.ts";
+import { MASKED, Millis } from "./schemas.ts";
 
 /** The events a webhook receives: exact names, `prefix.*` wildcards, or `*`. */
 export const EventTypesSchema = z.array(
@@ -88,3 +89,33 @@ export const HeadersSchema = z.record(HeaderName, HeaderValue)
 export function maskHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.keys(headers).map((name) => [name, MASKED]));
 }
+
+/** A webhook's own limit: at most this many POSTs per second across every worker. */
+export const RateLimitSchema = z.number().int().min(RATE_LIMIT_RANGE.min).max(RATE_LIMIT_RANGE.max)
+  .nullable()
+  .openapi({
+    description: `At most this many POSTs per second to the webhook (${RATE_LIMIT_RANGE.min} to ` +
+      `${RATE_LIMIT_RANGE.max.toLocaleString("en")}), first attempts and retries alike, across ` +
+      "every worker; `null` (the default) for no limit. A payload waiting for its turn waits " +
+      "before its POST and spends none of its attempts.",
+    example: 20,
+  });
+
+/** How Herald has slowed a webhook down on its own, after its receiver signalled an overload. */
+export const FlowControlSchema = z.object({
+  pace: z.number().nullable().openapi({
+    description: "POSTs per second Herald allows itself now (below `rateLimit`, if any); null " +
+      "when only a Retry-After holds it back",
+  }),
+  pausedUntil: Millis.nullable().openapi({
+    description: "No POST before this time: the receiver's Retry-After (capped at 60 s)",
+  }),
+  lastSignal: z.object({
+    status: z.number().int().nullable().openapi({ description: "429 or 503; null for a timeout" }),
+    error: z.string().nullable(),
+    at: Millis,
+  }).nullable(),
+}).nullable().openapi("FlowControl", {
+  description: "Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace " +
+    "grows back while answers are 200 and is lifted a minute after the last signal.",
+});

@@ -26,7 +26,14 @@ import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { checkUrlAddresses } from "../net/url_addresses.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 import { ALL_EVENTS } from "../domain/event_types.ts";
-import { EventTypesSchema, HeadersSchema, maskHeaders } from "./webhook_fields.ts";
+import {
+  EventTypesSchema,
+  FlowControlSchema,
+  HeadersSchema,
+  maskHeaders,
+  RateLimitSchema,
+} from "./webhook_fields.ts";
+import { ensureFlowRow, type FlowView, flowViews } from "../usecases/flow.ts";
 
 /** A webhook as the API shows it. */
 export const WebhookSchema = z.object({
@@ -42,6 +49,8 @@ export const WebhookSchema = z.object({
     description: `Custom request headers: each name with its value masked as \`${MASKED}\``,
     example: { authorization: MASKED },
   }),
+  rateLimit: RateLimitSchema,
+  flowControl: FlowControlSchema,
   status: z.enum(["active", "deactivated"]),
   deactivationReason: z.enum(["unreachable", "plan_downgraded", "manual"]).nullable(),
   deactivatedAt: Millis.nullable(),
@@ -59,8 +68,11 @@ const UrlSchema = z.string().max(MAX_URL_LENGTH).openapi({ example: "https://exa
 const WebhookName = z.string().trim().min(1).max(200);
 const VerifyToken = z.string().min(1).max(500);
 
-/** A webhook as the API shows it: never its verify token, its secrets nor its headers' values. */
-export function presentWebhook(w: Webhook) {
+/**
+ * A webhook as the API shows it: never its verify token, its secrets nor its headers' values;
+ * `flow` is how Herald paces it now, where it does.
+ */
+export function presentWebhook(w: Webhook, flow: FlowView | null = null) {
   return {
     id: w.id,
     name: w.name,
@@ -68,6 +80,8 @@ export function presentWebhook(w: Webhook) {
     hasVerifyToken: w.verify_token !== null,
     eventTypes: w.event_types,
     headers: maskHeaders(w.headers),
+    rateLimit: w.rate_limit,
+    flowControl: flow,
     status: w.status,
     deactivationReason: w.deactivation_reason,
     deactivatedAt: w.deactivated_at,
@@ -87,6 +101,17 @@ export async function findWebhook(
     .where("deleted_at", "is", null).executeTakeFirst();
   if (!webhook) throw notFound("Webhook");
   return webhook;
+}
+
+/** Answers 422 `invalid_url` unless the URL is one deliveries may reach (form and addresses). */
+export async function checkWebhookUrl(deps: AppDeps, url: string): Promise<void> {
+  const policy = deps.config.delivery;
+  const problem = checkUrlForm(url, policy) ?? await checkUrlAddresses(url, policy, deps.resolve);
+  if (problem) {
+    throw new ApiError(422, "invalid_url", `Invalid webhook URL: ${problem}`, [
+      { path: "body.url", message: problem },
+    ]);
+  }
 }
 
 /** Answers 403 `plan_required` unless the organization is on the business plan. */
@@ -130,17 +155,7 @@ export function webhooksRouter(deps: AppDeps) {
   const app = newRouter();
   app.use("*", requireApiKey(deps));
 
-  async function checkUrl(url: string): Promise<void> {
-    const policy = config.delivery;
-    const problem = checkUrlForm(url, policy) ??
-      await checkUrlAddresses(url, policy, deps.resolve);
-    if (problem) {
-      throw new ApiError(422, "invalid_url", `Invalid webhook URL: ${problem}`, [
-        { path: "body.url", message: problem },
-      ]);
-    }
-  }
-
+  const checkUrl = (url: string) => checkWebhookUrl(deps, url);
   const find = (organizationId: string, id: string) => findWebhook(db, organizationId, id);
 
   app.openapi(
@@ -157,6 +172,7 @@ export function webhooksRouter(deps: AppDeps) {
         verifyToken: VerifyToken.optional(),
         eventTypes: EventTypesSchema.optional(),
         headers: HeadersSchema.optional(),
+        rateLimit: RateLimitSchema.optional(),
       })),
       responses: {
         201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
@@ -185,7 +201,7 @@ export function webhooksRouter(deps: AppDeps) {
             `An organization has at most ${limit} webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
           );
         }
-        return await tx.insertInto("webhooks").values({
+        const created = await tx.insertInto("webhooks").values({
           id: newId("wh"),
           organization_id: organizationId,
           name: body.name ?? new URL(body.url).host,
@@ -193,6 +209,7 @@ export function webhooksRouter(deps: AppDeps) {
           verify_token: body.verifyToken ?? null,
           event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
           headers: jsonb(body.headers ?? {}),
+          rate_limit: body.rateLimit ?? null,
           signing_secret: newSigningSecret(),
           retired_signing_secrets: jsonb([]),
           status: "active",
@@ -202,6 +219,8 @@ export function webhooksRouter(deps: AppDeps) {
           updated_at: now,
           deleted_at: null,
         }).returningAll().executeTakeFirstOrThrow();
+        if (created.rate_limit !== null) await ensureFlowRow(tx, created.id);
+        return created;
       });
       return c.json({ ...presentWebhook(webhook), signingSecret: webhook.signing_secret }, 201);
     },
@@ -239,7 +258,8 @@ export function webhooksRouter(deps: AppDeps) {
       }
       const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
         .limit(limit + 1).execute();
-      return c.json(toPage(rows, limit, presentWebhook), 200);
+      const flows = await flowViews(db, rows.map((w) => w.id));
+      return c.json(toPage(rows, limit, (w) => presentWebhook(w, flows.get(w.id) ?? null)), 200);
     },
   );
 
@@ -256,7 +276,8 @@ export function webhooksRouter(deps: AppDeps) {
     }),
     async (c) => {
       const webhook = await find(c.get("organizationId"), c.req.valid("param").id);
-      return c.json(presentWebhook(webhook), 200);
+      const flows = await flowViews(db, [webhook.id]);
+      return c.json(presentWebhook(webhook, flows.get(webhook.id) ?? null), 200);
     },
   );
 
@@ -266,7 +287,7 @@ export function webhooksRouter(deps: AppDeps) {
       path: "/{id}",
       tags: ["Webhooks"],
       operationId: "updateWebhook",
-      summary: "Change a webhook's URL, name, verify token, event types or headers",
+      summary: "Change a webhook's URL, name, verify token, event types, headers or rate limit",
       security: [{ apiKey: [] }],
       request: {
         params: IdParam,
@@ -276,6 +297,7 @@ export function webhooksRouter(deps: AppDeps) {
           verifyToken: VerifyToken.nullable().optional(),
           eventTypes: EventTypesSchema.optional(),
           headers: HeadersSchema.optional(),
+          rateLimit: RateLimitSchema.optional(),
         })),
       },
       responses: {
@@ -296,11 +318,14 @@ export function webhooksRouter(deps: AppDeps) {
           ...(body.verifyToken !== undefined && { verify_token: body.verifyToken }),
           ...(body.eventTypes !== undefined && { event_types: jsonb(body.eventTypes) }),
           ...(body.headers !== undefined && { headers: jsonb(body.headers) }),
+          ...(body.rateLimit !== undefined && { rate_limit: body.rateLimit }),
           updated_at: Date.now(),
         })
         .where("id", "=", id).where("organization_id", "=", organizationId)
         .returningAll().executeTakeFirstOrThrow();
-      return c.json(presentWebhook(webhook), 200);
+      if (webhook.rate_limit !== null) await ensureFlowRow(db, webhook.id);
+      const flows = await flowViews(db, [webhook.id]);
+      return c.json(presentWebhook(webhook, flows.get(webhook.id) ?? null), 200);
     },
   );
 

@@ -218,7 +218,7 @@ export interface paths {
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
-        /** Change a webhook's URL, name, verify token, event types or headers */
+        /** Change a webhook's URL, name, verify token, event types, headers or rate limit */
         patch: operations["updateWebhook"];
         trace?: never;
     };
@@ -470,6 +470,27 @@ export interface components {
         };
         /** @description A string, number or boolean */
         FieldValue: string | number | boolean;
+        /** @description Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace grows back while answers are 200 and is lifted a minute after the last signal. */
+        FlowControl: {
+            lastSignal: {
+                /**
+                 * Format: int64
+                 * @example 1764190000000
+                 */
+                at: number;
+                error: string | null;
+                /** @description 429 or 503; null for a timeout */
+                status: number | null;
+            } | null;
+            /** @description POSTs per second Herald allows itself now (below `rateLimit`, if any); null when only a Retry-After holds it back */
+            pace: number | null;
+            /**
+             * Format: int64
+             * @description No POST before this time: the receiver's Retry-After (capped at 60 s)
+             * @example 1764190000000
+             */
+            pausedUntil: number | null;
+        } | null;
         HourStats: {
             attempts: number;
             cancelled: number;
@@ -583,6 +604,7 @@ export interface components {
              *     ]
              */
             eventTypes: string[];
+            flowControl: components["schemas"]["FlowControl"];
             hasVerifyToken: boolean;
             /**
              * @description Custom request headers: each name with its value masked as `[redacted]`
@@ -595,6 +617,11 @@ export interface components {
             };
             id: string;
             name: string;
+            /**
+             * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+             * @example 20
+             */
+            rateLimit: number | null;
             /** @enum {string} */
             status: "active" | "deactivated";
             /**
@@ -1436,6 +1463,11 @@ export interface operations {
                         [key: string]: string;
                     };
                     name?: string;
+                    /**
+                     * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+                     * @example 20
+                     */
+                    rateLimit?: number | null;
                     /** @example https://example.com/hooks */
                     url: string;
                     verifyToken?: string;
@@ -1616,6 +1648,11 @@ export interface operations {
                         [key: string]: string;
                     };
                     name?: string;
+                    /**
+                     * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+                     * @example 20
+                     */
+                    rateLimit?: number | null;
                     /** @example https://example.com/hooks */
                     url?: string;
                     verifyToken?: string | null;

@@ -1,12 +1,14 @@
 /** The dashboard's pages, rendered from what the API answered. */
 import type { Schemas } from "../client/mod.ts";
-import { Badge, Flash, Page, PostForm, Time } from "./layout.tsx";
+import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
 import {
   DeliveriesChart,
+  DeliveriesTable,
   DELIVERY_LEGEND,
   LATENCY_LEGEND,
   LatencyChart,
+  LatencyTable,
   Legend,
 } from "./charts.tsx";
 
@@ -59,10 +61,11 @@ export function WebhooksPage(props: {
       <h1>Webhooks</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
       <SecretNotice secret={props.flash.secret} />
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
+      <TableBox label="Webhooks">
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
             <th>URL</th>
             <th>Status</th>
             <th>Events</th>
@@ -98,7 +101,8 @@ export function WebhooksPage(props: {
             </tr>
           ))}
         </tbody>
-      </table>
+        </table>
+      </TableBox>
       <p class="pager">
         {props.nextCursor && (
           <a href={`/webhooks?cursor=${encodeURIComponent(props.nextCursor)}`} rel="next">
@@ -131,7 +135,7 @@ export function WebhooksPage(props: {
             Headers (one <code>Name: value</code> per line, optional)
             <textarea name="headers" rows={3}></textarea>
           </label>
-          <button type="submit">Create webhook</button>
+          <button type="submit" class="primary">Create webhook</button>
         </PostForm>
       </div>
     </Page>
@@ -203,13 +207,19 @@ export function WebhookPage(props: {
         </PostForm>
         {w.status === "active"
           ? (
-            <PostForm action={`${base}/deactivate`} csrf={csrf} class="inline">
-              <button type="submit">Deactivate</button>
-            </PostForm>
+            <Confirm
+              label="Deactivate…"
+              action={`${base}/deactivate`}
+              csrf={csrf}
+              confirm="Deactivate this webhook"
+            >
+              It receives nothing until it is reactivated, and payloads waiting for their next
+              attempt end cancelled.
+            </Confirm>
           )
           : (
             <PostForm action={`${base}/activate`} csrf={csrf} class="inline">
-              <button type="submit">Reactivate</button>
+              <button type="submit" class="primary">Reactivate</button>
               {missed && missed.count > 0 && (
                 <label class="inline" data-missed={missed.count}>
                   <input type="checkbox" name="replaySince" value={String(missed.since)} checked />
@@ -221,17 +231,24 @@ export function WebhookPage(props: {
         <PostForm action={`${base}/reveal-secret`} csrf={csrf} class="inline">
           <button type="submit">Reveal signing secret</button>
         </PostForm>
-        <PostForm action={`${base}/rotate-secret`} csrf={csrf} class="inline">
-          <button type="submit">Rotate signing secret</button>
-        </PostForm>
-        <details class="menu">
-          <summary>Delete…</summary>
-          <div>
-            <PostForm action={`${base}/delete`} csrf={csrf}>
-              <button type="submit">Delete this webhook for good</button>
-            </PostForm>
-          </div>
-        </details>
+        <Confirm
+          label="Rotate signing secret…"
+          action={`${base}/rotate-secret`}
+          csrf={csrf}
+          confirm="Rotate the signing secret"
+        >
+          A new secret signs from now on; the current one also signs for 24 hours, so update the
+          receiver before then.
+        </Confirm>
+        <Confirm
+          label="Delete…"
+          action={`${base}/delete`}
+          csrf={csrf}
+          confirm="Delete this webhook for good"
+        >
+          This cannot be undone: it receives nothing more, and payloads waiting for their next
+          attempt end cancelled.
+        </Confirm>
       </div>
 
       <h2>Last 24 hours</h2>
@@ -244,11 +261,13 @@ export function WebhookPage(props: {
           <figcaption>Deliveries per hour (UTC)</figcaption>
           <DeliveriesChart hours={stats.hours} />
           <Legend items={DELIVERY_LEGEND} />
+          <DeliveriesTable hours={stats.hours} />
         </figure>
         <figure>
           <figcaption>Attempt latency (ms)</figcaption>
           <LatencyChart hours={stats.hours} />
           <Legend items={LATENCY_LEGEND} />
+          <LatencyTable hours={stats.hours} />
         </figure>
       </div>
 
@@ -270,7 +289,7 @@ export function WebhookPage(props: {
             />
           </label>
           {w.hasVerifyToken && (
-            <label>
+            <label class="check">
               <input type="checkbox" name="clearVerifyToken" value="1" /> Remove the verify token
             </label>
           )}
@@ -286,11 +305,11 @@ export function WebhookPage(props: {
             <textarea name="headers" rows={3}></textarea>
           </label>
           {Object.keys(w.headers).length > 0 && (
-            <label>
+            <label class="check">
               <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
-          <button type="submit">Save</button>
+          <button type="submit" class="primary">Save</button>
         </PostForm>
       </div>
 
@@ -316,10 +335,11 @@ export function WebhookPage(props: {
         </label>
         <button type="submit">Filter</button>
       </form>
-      <table>
-        <thead>
-          <tr>
-            <th>Payload</th>
+      <TableBox label="Deliveries">
+        <table>
+          <thead>
+            <tr>
+              <th>Payload</th>
             <th>Event</th>
             <th>Status</th>
             <th>Attempts</th>
@@ -350,7 +370,8 @@ export function WebhookPage(props: {
             </tr>
           ))}
         </tbody>
-      </table>
+        </table>
+      </TableBox>
       <p class="pager">
         {filter.cursor && (
           <a href={`${base}${filterQuery({ ...filter, cursor: undefined })}`}>Newest</a>
@@ -369,7 +390,7 @@ export function WebhookPage(props: {
           <label>
             Since <input type="datetime-local" name="since" required />
           </label>
-          <button type="submit">Recover</button>
+          <button type="submit" class="primary">Recover</button>
         </PostForm>
       </div>
     </Page>
@@ -438,11 +459,12 @@ export function PayloadPage(props: {
       </dl>
       {resendable && (
         <PostForm action={`/payloads/${p.id}/resend`} csrf={csrf}>
-          <button type="submit">Resend</button>
+          <button type="submit" class="primary">Resend</button>
         </PostForm>
       )}
       <h2>Attempts</h2>
-      <table>
+      <TableBox label="Attempts">
+        <table>
         <thead>
           <tr>
             <th>#</th>
@@ -475,7 +497,8 @@ export function PayloadPage(props: {
             </tr>
           ))}
         </tbody>
-      </table>
+        </table>
+      </TableBox>
       <h2>Body as last sent</h2>
       {p.body ? <pre class="body" data-body>{pretty(p.body)}</pre> : <p>Not sent yet.</p>}
     </Page>

@@ -156,8 +156,8 @@ export interface WebhookFlowTable {
   webhook_id: string;
   /** The next free send slot (UNIX ms, with fractions). */
   next_slot_at: Generated<number>;
-  /** When the last POST was let through (UNIX ms, with fractions). */
-  last_sent_at: Generated<number>;
+  /** When the POSTs of about the last second were let through (UNIX ms, with fractions). */
+  recent_sends: Generated<number[]>;
   /** No POST before this (a `Retry-After`). */
   paused_until: Generated<number>;
   /** The pace Herald chose after an overload signal (POSTs per second); null when none. */

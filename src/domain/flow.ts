@@ -9,6 +9,19 @@ export const RETRY_AFTER_CAP_MS = 60_000;
 /** The slowest pace Herald slows a webhook to, in POSTs per second. */
 export const MIN_PACE = 1;
 
+/**
+ * How much longer a slot is than 1 / rate: 5 %, so the slots alone never ask for more than the
+ * window below lets through.
+ */
+export const SLOT_MARGIN = 1.05;
+
+/**
+ * The window in which at most `rate` POSTs go: a second and a tenth, checked on the sends
+ * themselves, so neither a timer that fires late nor a connection that takes longer to open than
+ * the one before bunches rate + 1 POSTs into one second at the receiver.
+ */
+export const WINDOW_MS = 1100;
+
 /** A slot this close (ms) is taken at once rather than waited for with a timer. */
 export const SLOT_TOLERANCE_MS = 10;
 

@@ -24,8 +24,6 @@ import { isPaced, reportLoad, takeSlot } from "./flow.ts";
 
 /** What one POST sends. */
 export interface SendRequest {
-  /** Names this attempt to the destination (its side channels are keyed by it). */
-  attemptId: string;
   url: string;
   body: string;
   payloadId: string;
@@ -208,9 +206,9 @@ async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<P
   if (paced) {
     const decision = await dbStep(
       "Could not take a send slot",
-      () => takeSlot(deps.db, row.webhook_id, now, input.slot),
+      () => takeSlot(deps.db, row.webhook_id, input.slot),
     );
-    if (!decision.go) return waitFor(decision.reason, decision.until, decision.slot, now);
+    if (!decision.go) return waitFor(decision.reason, decision.waitMs, decision.slot);
     now = Date.now();
   }
   const claim = await dbStep("Could not claim the attempt", () => claimAttempt(deps, input, now));
@@ -220,15 +218,15 @@ async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<P
 }
 
 /** A wait before the POST: a workflow timer, not an attempt. */
-function waitFor(reason: WaitReason, until: number, slot: number, now: number): Prepared {
+function waitFor(reason: WaitReason, waitMs: number, slot: number): Prepared {
   metrics.deliveryWaits.inc({ reason });
-  const at = new Date(until).toISOString();
+  const at = new Date(Date.now() + waitMs).toISOString();
   const detail = reason === "retry_after"
     ? `the receiver asked Herald to retry after ${at} (Retry-After)`
     : reason === "overload"
     ? `Herald slowed this webhook after its receiver signalled an overload; next slot at ${at}`
     : `the webhook's rateLimit; next slot at ${at}`;
-  return { kind: "wait", waitMs: Math.max(1, until - now), reason, slot, detail };
+  return { kind: "wait", waitMs, reason, slot, detail };
 }
 
 /** Signs and sends the body, unless the URL's form is refused now. */
@@ -251,7 +249,6 @@ async function send(
   ];
   const timestampSeconds = Math.floor(now / 1000);
   return await destination.send({
-    attemptId: `${input.payloadId}/${input.run}/${input.number}`,
     url: row.url,
     body,
     payloadId: input.payloadId,

@@ -9,8 +9,10 @@ import {
   type LoadSignal,
   paceAfterSignal,
   paceAfterSuccess,
+  SLOT_MARGIN,
   SLOT_TOLERANCE_MS,
   type WaitReason,
+  WINDOW_MS,
 } from "../domain/flow.ts";
 
 /** Whether a POST may go now, or how long to wait for its turn. */
@@ -18,8 +20,8 @@ export type SlotDecision =
   | { go: true }
   | {
     go: false;
-    /** When to ask again (UNIX ms). */
-    until: number;
+    /** How long to wait before asking again (ms). */
+    waitMs: number;
     reason: WaitReason;
     /** The slot reserved for this POST: asked for again with it, it is not reserved twice. */
     slot: number;
@@ -39,58 +41,61 @@ export function isPaced(state: PaceState, now: number): boolean {
 
 /**
  * Takes the webhook's next free slot, or finds the one reserved earlier (`slot`), and lets the
- * POST through when that slot has come, no `Retry-After` holds, and the last POST was at least one
- * slot ago (a late timer never bunches two POSTs). One statement, under the row's lock.
+ * POST through when that slot has come, no `Retry-After` holds, and fewer than `rate` POSTs went
+ * in the last WINDOW_MS (so a late timer never bunches rate + 1 POSTs into one second). One
+ * statement, under the row's lock, on the database's clock, which every worker shares.
  */
 export async function takeSlot(
   db: Kysely<Database>,
   webhookId: string,
-  now: number,
   slot: number | undefined,
 ): Promise<SlotDecision> {
   const reserved = slot ?? null;
   const { rows: [row] } = await sql<{
     go: boolean;
     slot: number;
-    gap: number;
-    last_sent_at: number;
-    paused_until: string;
+    wait_ms: number;
+    paused: boolean;
     pace: number | null;
     rate_limit: number | null;
   }>`with old as (
-      select f.next_slot_at, f.last_sent_at, f.paused_until, f.pace, w.rate_limit
+      select f.next_slot_at, f.recent_sends, f.paused_until, f.pace, w.rate_limit,
+        (extract(epoch from clock_timestamp()) * 1000)::float8 as now
       from webhook_flow f join webhooks w on w.id = f.webhook_id
       where f.webhook_id = ${webhookId} for update of f
     ), planned as (
-      select *, 1000.0 / least(coalesce(rate_limit, 1e9), coalesce(pace, 1e9))::float8 as gap,
-        (${reserved}::float8 is null or paused_until > ${reserved}::float8) as reserving
+      select *, least(coalesce(rate_limit, 1e9), coalesce(pace, 1e9))::float8 as rate,
+        ${SLOT_MARGIN * 1000}::float8 / least(coalesce(rate_limit, 1e9), coalesce(pace, 1e9))
+          as gap,
+        (${reserved}::float8 is null or paused_until > ${reserved}::float8) as reserving,
+        array(select t from unnest(recent_sends) t where t > now - ${WINDOW_MS}::float8) as recent
       from old
     ), slotted as (
-      select *, case when reserving
-          then greatest(${now}::float8, next_slot_at, paused_until::float8)
-          else ${reserved}::float8 end as slot
+      select *, case when reserving then greatest(now, next_slot_at, paused_until::float8)
+          else ${reserved}::float8 end as slot,
+        (select min(t) from unnest(recent) t) as oldest
       from planned
     ), decided as (
-      select *, (slot <= ${now + SLOT_TOLERANCE_MS}::float8
-        and last_sent_at <= ${now}::float8 - gap * 0.999
-        and paused_until <= ${now}::bigint) as go
+      select *, (slot <= now + ${SLOT_TOLERANCE_MS}::float8 and paused_until <= now
+        and cardinality(recent) + 1 <= rate) as go
       from slotted
     )
     update webhook_flow f set
       next_slot_at = case when d.reserving then d.slot + d.gap else f.next_slot_at end,
-      last_sent_at = case when d.go then ${now}::float8 else f.last_sent_at end
+      recent_sends = case when d.go then d.recent || d.now else d.recent end
     from decided d where f.webhook_id = ${webhookId}
-    returning d.go, d.slot, d.gap, d.last_sent_at, d.paused_until, d.pace, d.rate_limit`
+    returning d.go, d.slot, d.pace, d.rate_limit, d.paused_until > d.now as paused,
+      greatest(d.slot, d.paused_until,
+        case when cardinality(d.recent) + 1 > d.rate then d.oldest + ${WINDOW_MS}::float8
+          else 0 end) - d.now as wait_ms`
     .execute(db);
   if (!row || row.go) return { go: true };
-  const pausedUntil = Number(row.paused_until);
-  const until = Math.max(row.slot, row.last_sent_at + row.gap, pausedUntil);
-  const reason: WaitReason = pausedUntil > now
+  const reason: WaitReason = row.paused
     ? "retry_after"
     : row.pace !== null && (row.rate_limit === null || row.pace < row.rate_limit)
     ? "overload"
     : "rate_limit";
-  return { go: false, until: Math.ceil(until), reason, slot: row.slot };
+  return { go: false, waitMs: Math.max(1, Math.ceil(row.wait_ms)), reason, slot: row.slot };
 }
 
 /** What one answer taught Herald about its receiver. */

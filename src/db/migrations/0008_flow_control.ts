@@ -1,7 +1,7 @@
 /**
  * Flow control per webhook: an optional `rate_limit` (POSTs per second) and the pace state every
- * worker shares: the next free send slot, the last send, a pause asked for by `Retry-After`, and
- * the pace Herald chose after an overload signal. Frozen.
+ * worker shares: the next free send slot, the sends of the last second, a pause asked for by
+ * `Retry-After`, and the pace Herald chose after an overload signal. Frozen.
  */
 import { type Kysely, sql } from "kysely";
 
@@ -12,7 +12,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("webhook_id", "text", (c) => c.primaryKey().references("webhooks.id"))
     // Milliseconds with fractions: a slot is 1000 / rate ms long.
     .addColumn("next_slot_at", "double precision", (c) => c.notNull().defaultTo(0))
-    .addColumn("last_sent_at", "double precision", (c) => c.notNull().defaultTo(0))
+    .addColumn("recent_sends", sql`double precision[]`, (c) => c.notNull().defaultTo(sql`'{}'`))
     .addColumn("paused_until", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("pace", "double precision")
     .addColumn("pace_changed_at", "bigint", (c) => c.notNull().defaultTo(0))
