@@ -2,7 +2,8 @@
  * The second round of attacks, and what must hold: the failed-authentication throttle never
  * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
  * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
- * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped.
+ * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped; Herald's own
+ * event names are Herald's.
  */
 import assert from "node:assert/strict";
 import {
@@ -10,6 +11,7 @@ import {
   api,
   createOrganization,
   createWebhook,
+  snapshot,
   type Stack,
   stack,
   stopStackAfterTests,
@@ -262,6 +264,44 @@ test("a header named __proto__, in any case, is refused with 422 rather than dro
   assert.equal(await count(), before);
   const kept = (await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey })).body;
   assert.deepEqual(Object.keys(kept.headers), ["x-kept"]);
+});
+
+test("an organization cannot publish Herald's own events (contact.*, webhook.*, payload.*): 422 reserved_event_name", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  await createWebhook(s, org.apiKey, { url: "https://example.com/hooks" });
+  const before = await snapshot(s);
+  for (
+    const event of [
+      "contact.created",
+      "contact.updated",
+      "contact.deleted",
+      "contact.note.added",
+      "contact",
+      "webhook.deactivated",
+      "webhook.reactivated",
+      "payload.failed",
+      "payload.anything",
+    ]
+  ) {
+    const answer = await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event, object: "contact", objectId: "ct_forged", data: { email: "x@example.com" } },
+      headers: { "idempotency-key": `forged-${event}` },
+    });
+    assert.equal(answer.status, 422, `${event}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.code, "reserved_event_name");
+    assert.equal(answer.body.error.details[0].path, "body.event");
+  }
+  assert.equal(await snapshot(s), before, "a refused event changed the database");
+  // Names that merely start alike are anyone's.
+  for (const event of ["contacts.synced", "webhooks.imported", "payloads.counted"]) {
+    const answer = await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event, object: "o", data: {} },
+    });
+    assert.equal(answer.status, 202, event);
+  }
 });
 
 stopStackAfterTests();

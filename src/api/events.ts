@@ -6,7 +6,13 @@ import { requireApiKey } from "./auth.ts";
 import { errorResponses, jsonBody, jsonResponse } from "./schemas.ts";
 import { recordEvent, startSoon } from "../usecases/events.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
-import { EVENT_NAME, MAX_EVENT_NAME_LENGTH, TEST_EVENT } from "../domain/event_types.ts";
+import {
+  EVENT_NAME,
+  MAX_EVENT_NAME_LENGTH,
+  reservedEventProblem,
+  TEST_EVENT,
+} from "../domain/event_types.ts";
+import { ApiError } from "./errors.ts";
 
 /** The deepest nesting of `data` accepted. */
 export const MAX_DATA_DEPTH = 10;
@@ -84,6 +90,12 @@ export function eventsRouter(deps: AppDeps) {
     async (c) => {
       const organizationId = c.get("organizationId");
       const body = c.req.valid("json");
+      const reserved = reservedEventProblem(body.event);
+      if (reserved) {
+        throw new ApiError(422, "reserved_event_name", `Invalid request: body.event: ${reserved}`, [
+          { path: "body.event", message: reserved },
+        ]);
+      }
       const idempotency = await idempotencyOf(
         c.req.valid("header")["idempotency-key"],
         "POST",

@@ -28,6 +28,20 @@ export const HERALD_EVENT_TYPES = [
 ] as const;
 
 /**
+ * The first words of the events Herald emits itself: contacts' changes and its operational events
+ * (`webhook.deactivated`, `payload.failed`, ...). Nobody publishes under them, so a receiver can
+ * tell Herald's own events from an organization's.
+ */
+export const HERALD_EVENT_FAMILIES = ["contact", "webhook", "payload"] as const;
+
+/** Why an organization may not publish an event of this name, or undefined when it may. */
+export function reservedEventProblem(name: string): string | undefined {
+  const family = name.split(".")[0]!;
+  if (!(HERALD_EVENT_FAMILIES as readonly string[]).includes(family)) return undefined;
+  return `${family}.* events are sent by Herald only; publish under a name of your own`;
+}
+
+/**
  * The event of a test send. Reserved: nobody publishes it, nobody subscribes to it; a test send
  * reaches the one webhook asked, whatever its event types, and never deactivates it.
  */
