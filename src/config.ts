@@ -79,6 +79,24 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).de
 
 const optionalText = z.string().trim().optional().transform((v) => (v ? v : undefined));
 
+/** PUBLIC_HOSTS: comma-separated `host` or `host:port` entries, lower case; empty = no check. */
+const hostList = z.string().default("").transform((text, ctx) => {
+  const list = text.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
+  const bad = list.find((host) =>
+    !/^([a-z0-9_-]+\.)*[a-z0-9_-]+\.?(:\d{1,5})?$/.test(host) &&
+    !/^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)
+  );
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `expected host names such as herald.example.com or herald.example.com:8443, got "${bad}"`,
+    });
+    return z.NEVER;
+  }
+  return list;
+});
+
 /** The schema of Herald's environment; exported for the README and tests. */
 export const envSchema = z.object({
   PORT: port(8080),
@@ -115,6 +133,7 @@ export const envSchema = z.object({
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   METRICS_TOKEN: optionalText,
   TRUST_PROXY: flag,
+  PUBLIC_HOSTS: hostList,
   WORKER_METRICS_PORT: port(9464),
   MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -166,6 +185,8 @@ export interface Config {
   authFailureLimit: number;
   /** Whether a proxy in front sets X-Forwarded-Proto and X-Forwarded-Host (dashboard cookies, origin checks). */
   trustProxy: boolean;
+  /** The names Herald is reached by; set, the routes that need no token answer only to them. */
+  publicHosts: string[];
   /** Webhooks one organization may have; more is refused with 409 `limit_reached`. */
   maxWebhooksPerOrganization: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
@@ -224,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
     trustProxy: e.TRUST_PROXY,
+    publicHosts: e.PUBLIC_HOSTS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },

@@ -3,7 +3,7 @@
  * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
  * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
  * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped; Herald's own
- * event names are Herald's.
+ * event names are Herald's; with PUBLIC_HOSTS, a rebinding name reads nothing that needs no token.
  */
 import assert from "node:assert/strict";
 import {
@@ -302,6 +302,101 @@ test("an organization cannot publish Herald's own events (contact.*, webhook.*, 
     });
     assert.equal(answer.status, 202, event);
   }
+});
+
+/**
+ * A request to the stack over a raw connection (fetch always writes its own Host header), with the
+ * Host and other headers of the test's choosing: its status, headers and body.
+ */
+async function rawRequest(
+  s: Stack,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; headers: Headers; body: string }> {
+  const url = new URL(s.apiUrl);
+  const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+  const lines = Object.entries({ ...headers, "content-length": String(body.length) })
+    .map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  await conn.write(
+    new TextEncoder().encode(
+      `${method} ${path} HTTP/1.1\r\n${lines}connection: close\r\n\r\n${body}`,
+    ),
+  );
+  const text = await new Response(conn.readable).text();
+  const [head = "", ...rest] = text.split("\r\n\r\n");
+  const [statusLine = "", ...headerLines] = head.split("\r\n");
+  const answerHeaders = new Headers();
+  for (const line of headerLines) {
+    const colon = line.indexOf(":");
+    answerHeaders.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  return { status: Number(statusLine.split(" ")[1]), headers: answerHeaders, body: rest.join("") };
+}
+
+/** The status of a GET with the given Host (and other headers). */
+async function getAs(s: Stack, path: string, headers: Record<string, string>, token?: string) {
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  return (await rawRequest(s, "GET", path, { ...headers, ...auth })).status;
+}
+
+test("with PUBLIC_HOSTS, a page on a rebinding name reads no /metrics, /readyz, docs or dashboard", async () => {
+  const s = await stack({ PUBLIC_HOSTS: "herald.example.com, api.herald.example.com:8443" });
+  const port = new URL(s.apiUrl).port;
+  const org = await createOrganization(s);
+  const unauthenticated = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/"];
+  const rebinding = { host: `rebind.attacker.test:${port}` };
+  for (const path of unauthenticated) {
+    assert.equal(await getAs(s, path, rebinding), 421, path);
+  }
+  const answer = await rawRequest(s, "GET", "/metrics", rebinding);
+  assert.match(answer.body, /"code":"misdirected_request"/);
+  // A sign-in posted from the rebinding page, with its own Origin, is refused too.
+  const signIn = await rawRequest(s, "POST", "/sign-in", {
+    ...rebinding,
+    origin: `http://rebind.attacker.test:${port}`,
+    "content-type": "application/x-www-form-urlencoded",
+  }, new URLSearchParams({ apiKey: org.apiKey }).toString());
+  assert.equal(signIn.status, 421);
+  assert.equal(signIn.headers.get("set-cookie"), null);
+  // Herald's own names (any port unless the entry has one), address literals and localhost pass.
+  for (
+    const host of [
+      "herald.example.com",
+      `HERALD.example.com.:${port}`,
+      "api.herald.example.com:8443",
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      `localhost:${port}`,
+    ]
+  ) {
+    assert.equal(await getAs(s, "/healthz", { host }), 200, host);
+  }
+  assert.equal(await getAs(s, "/healthz", { host: "api.herald.example.com:9999" }), 421);
+  // The API itself needs a bearer token, and answers by any name.
+  assert.equal(await getAs(s, "/v1/webhooks", rebinding, org.apiKey), 200);
+});
+
+test("with PUBLIC_HOSTS and TRUST_PROXY, the host compared is the proxy's X-Forwarded-Host", async () => {
+  const s = await stack({ PUBLIC_HOSTS: "herald.example.com", TRUST_PROXY: "true" });
+  const port = new URL(s.apiUrl).port;
+  // The proxy reaches Herald by its internal name; the browser's name is in X-Forwarded-Host.
+  const internal = `herald-internal:${port}`;
+  assert.equal(
+    await getAs(s, "/metrics", { host: internal, "x-forwarded-host": "rebind.attacker.test" }),
+    421,
+  );
+  assert.equal(
+    await getAs(s, "/metrics", { host: internal, "x-forwarded-host": "herald.example.com" }),
+    200,
+  );
+  // Without the list, every name is served, as before.
+  const open = await stack({ TRUST_PROXY: "true" });
+  assert.equal(
+    await getAs(open, "/healthz", { host: `rebind.attacker.test:${new URL(open.apiUrl).port}` }),
+    200,
+  );
 });
 
 stopStackAfterTests();

@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { checkBody, checkPathAndQuery } from "./input.ts";
+import { requirePublicHost } from "./public_hosts.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { AuthFailures } from "./auth_failures.ts";
 import { organizationsRouter } from "./organizations.ts";
@@ -93,6 +94,8 @@ export function createApp(given: AppDeps) {
   // One input rule at the edge: no request reaches a route with text PostgreSQL cannot store.
   app.use("*", checkPathAndQuery);
   app.use("/v1/*", checkBody);
+  // Where PUBLIC_HOSTS is set, what needs no token answers only to Herald's own names.
+  app.use("*", requirePublicHost(deps.config.publicHosts, deps.config.trustProxy));
 
   app.route(
     "/",

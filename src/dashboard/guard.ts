@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "../domain/secrets.ts";
+import { requestHost } from "../api/public_hosts.ts";
 import type { DashboardSession } from "../usecases/dashboard_sessions.ts";
 
 /** The cookie that holds the session id. */
@@ -41,7 +42,8 @@ export function overTls(c: Context, trustProxy: boolean): boolean {
 
 /**
  * Whether a form post came from a page of this very host and port. SameSite cookies alone would
- * let any port or sibling subdomain of the same site post.
+ * let any port or sibling subdomain of the same site post. Where PUBLIC_HOSTS is set, the app has
+ * already refused a host that is not one of Herald's names.
  */
 export function fromOwnOrigin(c: Context, trustProxy: boolean): boolean {
   const source = c.req.header("origin") ?? c.req.header("referer");
@@ -52,9 +54,7 @@ export function fromOwnOrigin(c: Context, trustProxy: boolean): boolean {
   } catch {
     return false;
   }
-  const own = forwarded(c, "x-forwarded-host", trustProxy) ?? c.req.header("host") ??
-    new URL(c.req.url).host;
-  return host.toLowerCase() === own.toLowerCase();
+  return host.toLowerCase() === requestHost(c, trustProxy).toLowerCase();
 }
 
 /** The answer to a form post that did not come from Herald's own page. */
