@@ -3,7 +3,8 @@
  * refuses a valid credential (directly or behind a proxy) and cannot be overshot; no IPv6 form of
  * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
  * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped; Herald's own
- * event names are Herald's; with PUBLIC_HOSTS, a rebinding name reads nothing that needs no token.
+ * event names are Herald's; with PUBLIC_HOSTS, a rebinding name reads nothing that needs no token;
+ * retention never deletes a payload a resend holds.
  */
 import assert from "node:assert/strict";
 import {
@@ -20,6 +21,9 @@ import {
 } from "./harness.ts";
 import { blockedAddress } from "../src/domain/url_policy.ts";
 import { encodeBase64Url } from "../src/domain/base64.ts";
+import { deleteExpiredRows } from "../src/usecases/retention.ts";
+import { withinMs } from "../src/deadline.ts";
+import { startReceiver } from "./receiver.ts";
 
 /** Signs in to the dashboard with a key; the redirect's target says how it went. */
 async function signIn(s: Stack, apiKey: string, headers: Record<string, string> = {}) {
@@ -397,6 +401,77 @@ test("with PUBLIC_HOSTS and TRUST_PROXY, the host compared is the proxy's X-Forw
     await getAs(open, "/healthz", { host: `rebind.attacker.test:${new URL(open.apiUrl).port}` }),
     200,
   );
+});
+
+test("retention skips a payload a resend holds, and a resend racing retention is never deleted mid-resend", async () => {
+  const s = await stack({ DELIVERY_MAX_ATTEMPTS: "1" });
+  const db = s.infra.database.db;
+  const receiver = await startReceiver();
+  const org = await createOrganization(s);
+  await createWebhook(s, org.apiKey, { url: receiver.url });
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const published = await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event: "retention.race", object: "o", data: { i } },
+    });
+    ids.push(published.body.payloads[0].id);
+  }
+  await waitFor("every payload delivered", async () => {
+    const rows = await db.selectFrom("payloads").select("status").where("id", "in", ids).execute();
+    return rows.every((r) => r.status === "delivered");
+  });
+  // Failed long ago, as far as the database knows: resendable, and old enough for RETENTION=1d.
+  await db.updateTable("payloads").set({ status: "failed" }).where("id", "in", ids).execute();
+  const held = ids.pop()!;
+  // The held one stays young until its turn.
+  await db.updateTable("payloads").set({ updated_at: 1 }).where("id", "in", ids).execute();
+  const retain = () =>
+    withinMs(
+      deleteExpiredRows(db, { asOf: Date.now(), retentionMs: 86_400_000, batchSize: 3 }),
+      20_000,
+      "the retention pass",
+    );
+
+  // A pass racing resends of the same payloads: each resend either wins (the payload stays, in
+  // its new run) or finds the payload gone (404, or 409 when it went under the resend's feet).
+  const [, answers] = await Promise.all([
+    retain(),
+    Promise.all(
+      ids.map((id) => api(s, "POST", `/v1/payloads/${id}/resend`, { token: org.apiKey })),
+    ),
+  ]);
+  for (const [i, answer] of answers.entries()) {
+    const row = await db.selectFrom("payloads").select(["run", "status"])
+      .where("id", "=", ids[i]!).executeTakeFirst();
+    if (answer.status === 202) {
+      assert.equal(row?.run, 2, `payload ${ids[i]} was resent (202) but ${JSON.stringify(row)}`);
+    } else {
+      assert.ok([404, 409].includes(answer.status), JSON.stringify(answer.body));
+      assert.equal(row, undefined, `payload ${ids[i]} refused ${answer.status} yet kept`);
+    }
+  }
+  await retain(); // Whatever the race left old goes now; the resent ones are young again.
+
+  // A resend that holds the payload's row (its update not committed yet): the pass skips it, at
+  // once, and the payload is still there when the resend goes on.
+  await db.updateTable("payloads").set({ updated_at: 1 }).where("id", "=", held).execute();
+  const rollback = new Error("rollback");
+  let progress: Awaited<ReturnType<typeof deleteExpiredRows>> | undefined;
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable("payloads").set({ status: "pending" }).where("id", "=", held).execute();
+    progress = await retain();
+    throw rollback;
+  }).catch((err) => {
+    if (err !== rollback) throw err;
+  });
+  assert.equal(progress?.payloads, 0);
+  const kept = await db.selectFrom("payloads").select("status").where("id", "=", held)
+    .executeTakeFirst();
+  assert.equal(kept?.status, "failed");
+  // Released, it is old and final: the next pass deletes it.
+  assert.equal((await retain()).payloads, 1);
+  await receiver.close();
 });
 
 stopStackAfterTests();
