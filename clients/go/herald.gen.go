@@ -40,6 +40,48 @@ func (e CancelReason) Valid() bool {
 	}
 }
 
+// Defines values for CreatedOperationalWebhookDeactivationReason.
+const (
+	CreatedOperationalWebhookDeactivationReasonLessThannil    CreatedOperationalWebhookDeactivationReason = "<nil>"
+	CreatedOperationalWebhookDeactivationReasonManual         CreatedOperationalWebhookDeactivationReason = "manual"
+	CreatedOperationalWebhookDeactivationReasonPlanDowngraded CreatedOperationalWebhookDeactivationReason = "plan_downgraded"
+	CreatedOperationalWebhookDeactivationReasonUnreachable    CreatedOperationalWebhookDeactivationReason = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the CreatedOperationalWebhookDeactivationReason enum.
+func (e CreatedOperationalWebhookDeactivationReason) Valid() bool {
+	switch e {
+	case CreatedOperationalWebhookDeactivationReasonLessThannil:
+		return true
+	case CreatedOperationalWebhookDeactivationReasonManual:
+		return true
+	case CreatedOperationalWebhookDeactivationReasonPlanDowngraded:
+		return true
+	case CreatedOperationalWebhookDeactivationReasonUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatedOperationalWebhookStatus.
+const (
+	CreatedOperationalWebhookStatusActive      CreatedOperationalWebhookStatus = "active"
+	CreatedOperationalWebhookStatusDeactivated CreatedOperationalWebhookStatus = "deactivated"
+)
+
+// Valid indicates whether the value is a known member of the CreatedOperationalWebhookStatus enum.
+func (e CreatedOperationalWebhookStatus) Valid() bool {
+	switch e {
+	case CreatedOperationalWebhookStatusActive:
+		return true
+	case CreatedOperationalWebhookStatusDeactivated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreatedOrganizationPlan.
 const (
 	CreatedOrganizationPlanBusiness CreatedOrganizationPlan = "business"
@@ -193,6 +235,24 @@ func (e WebhookStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListOperationalWebhooksParamsStatus.
+const (
+	ListOperationalWebhooksParamsStatusActive      ListOperationalWebhooksParamsStatus = "active"
+	ListOperationalWebhooksParamsStatusDeactivated ListOperationalWebhooksParamsStatus = "deactivated"
+)
+
+// Valid indicates whether the value is a known member of the ListOperationalWebhooksParamsStatus enum.
+func (e ListOperationalWebhooksParamsStatus) Valid() bool {
+	switch e {
+	case ListOperationalWebhooksParamsStatusActive:
+		return true
+	case ListOperationalWebhooksParamsStatusDeactivated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateOrganizationJSONBodyPlan.
 const (
 	CreateOrganizationJSONBodyPlanBusiness CreateOrganizationJSONBodyPlan = "business"
@@ -288,6 +348,40 @@ type Contact struct {
 	UpdatedAt int64                 `json:"updatedAt"`
 }
 
+// CreatedOperationalWebhook defines model for CreatedOperationalWebhook.
+type CreatedOperationalWebhook struct {
+	CreatedAt          int64                                        `json:"createdAt"`
+	DeactivatedAt      *int64                                       `json:"deactivatedAt"`
+	DeactivationReason *CreatedOperationalWebhookDeactivationReason `json:"deactivationReason"`
+
+	// EventTypes Exact names, `prefix.*` wildcards, or `*` for every event
+	EventTypes []string `json:"eventTypes"`
+
+	// FlowControl Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace grows back while answers are 200 and is lifted a minute after the last signal.
+	FlowControl    *FlowControl `json:"flowControl"`
+	HasVerifyToken bool         `json:"hasVerifyToken"`
+
+	// Headers Custom request headers: each name with its value masked as `[redacted]`
+	Headers map[string]string `json:"headers"`
+	Id      string            `json:"id"`
+	Name    string            `json:"name"`
+
+	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+	RateLimit *int `json:"rateLimit"`
+
+	// SigningSecret Standard Webhooks secret (`whsec_…`); shown only here and on rotation.
+	SigningSecret string                          `json:"signingSecret"`
+	Status        CreatedOperationalWebhookStatus `json:"status"`
+	UpdatedAt     int64                           `json:"updatedAt"`
+	Url           string                          `json:"url"`
+}
+
+// CreatedOperationalWebhookDeactivationReason defines model for CreatedOperationalWebhook.DeactivationReason.
+type CreatedOperationalWebhookDeactivationReason string
+
+// CreatedOperationalWebhookStatus defines model for CreatedOperationalWebhook.Status.
+type CreatedOperationalWebhookStatus string
+
 // CreatedOrganization defines model for CreatedOrganization.
 type CreatedOrganization struct {
 	// ApiKey Shown only in this answer.
@@ -310,13 +404,19 @@ type CreatedWebhook struct {
 	DeactivationReason *CreatedWebhookDeactivationReason `json:"deactivationReason"`
 
 	// EventTypes Exact names, `prefix.*` wildcards, or `*` for every event
-	EventTypes     []string `json:"eventTypes"`
-	HasVerifyToken bool     `json:"hasVerifyToken"`
+	EventTypes []string `json:"eventTypes"`
+
+	// FlowControl Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace grows back while answers are 200 and is lifted a minute after the last signal.
+	FlowControl    *FlowControl `json:"flowControl"`
+	HasVerifyToken bool         `json:"hasVerifyToken"`
 
 	// Headers Custom request headers: each name with its value masked as `[redacted]`
 	Headers map[string]string `json:"headers"`
 	Id      string            `json:"id"`
 	Name    string            `json:"name"`
+
+	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+	RateLimit *int `json:"rateLimit"`
 
 	// SigningSecret Standard Webhooks secret (`whsec_…`); shown only here and on rotation.
 	SigningSecret string               `json:"signingSecret"`
@@ -370,6 +470,23 @@ type FieldValue1 = float64
 
 // FieldValue2 defines model for FieldValue.2.
 type FieldValue2 = bool
+
+// FlowControl Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace grows back while answers are 200 and is lifted a minute after the last signal.
+type FlowControl struct {
+	LastSignal *struct {
+		At    int64   `json:"at"`
+		Error *string `json:"error"`
+
+		// Status 429 or 503; null for a timeout
+		Status *int `json:"status"`
+	} `json:"lastSignal"`
+
+	// Pace POSTs per second Herald allows itself now (below `rateLimit`, if any); null when only a Retry-After holds it back
+	Pace *float32 `json:"pace"`
+
+	// PausedUntil No POST before this time: the receiver's Retry-After (capped at 60 s)
+	PausedUntil *int64 `json:"pausedUntil"`
+}
 
 // HourStats defines model for HourStats.
 type HourStats struct {
@@ -472,16 +589,22 @@ type Webhook struct {
 	DeactivationReason *WebhookDeactivationReason `json:"deactivationReason"`
 
 	// EventTypes Exact names, `prefix.*` wildcards, or `*` for every event
-	EventTypes     []string `json:"eventTypes"`
-	HasVerifyToken bool     `json:"hasVerifyToken"`
+	EventTypes []string `json:"eventTypes"`
+
+	// FlowControl Set while Herald paces the webhook after a 429, a 503 or a timeout; the pace grows back while answers are 200 and is lifted a minute after the last signal.
+	FlowControl    *FlowControl `json:"flowControl"`
+	HasVerifyToken bool         `json:"hasVerifyToken"`
 
 	// Headers Custom request headers: each name with its value masked as `[redacted]`
-	Headers   map[string]string `json:"headers"`
-	Id        string            `json:"id"`
-	Name      string            `json:"name"`
-	Status    WebhookStatus     `json:"status"`
-	UpdatedAt int64             `json:"updatedAt"`
-	Url       string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Id      string            `json:"id"`
+	Name    string            `json:"name"`
+
+	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+	RateLimit *int          `json:"rateLimit"`
+	Status    WebhookStatus `json:"status"`
+	UpdatedAt int64         `json:"updatedAt"`
+	Url       string        `json:"url"`
 }
 
 // WebhookDeactivationReason defines model for Webhook.DeactivationReason.
@@ -569,6 +692,37 @@ type PublishEventParams struct {
 	IdempotencyKey *string `json:"idempotency-key,omitempty"`
 }
 
+// ListOperationalWebhooksParams defines parameters for ListOperationalWebhooks.
+type ListOperationalWebhooksParams struct {
+	Limit  *int                                 `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string                              `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ListOperationalWebhooksParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListOperationalWebhooksParamsStatus defines parameters for ListOperationalWebhooks.
+type ListOperationalWebhooksParamsStatus string
+
+// CreateOperationalWebhookJSONBody defines parameters for CreateOperationalWebhook.
+type CreateOperationalWebhookJSONBody struct {
+	// EventTypes Among webhook.deactivated, webhook.reactivated, payload.failed: exact names, `prefix.*` or `*`
+	EventTypes *[]string `json:"eventTypes,omitempty"`
+	Name       *string   `json:"name,omitempty"`
+	Url        string    `json:"url"`
+}
+
+// UpdateOperationalWebhookJSONBody defines parameters for UpdateOperationalWebhook.
+type UpdateOperationalWebhookJSONBody struct {
+	// EventTypes Among webhook.deactivated, webhook.reactivated, payload.failed: exact names, `prefix.*` or `*`
+	EventTypes *[]string `json:"eventTypes,omitempty"`
+	Name       *string   `json:"name,omitempty"`
+	Url        *string   `json:"url,omitempty"`
+}
+
+// ReplayOperationalWebhookEventsJSONBody defines parameters for ReplayOperationalWebhookEvents.
+type ReplayOperationalWebhookEventsJSONBody struct {
+	Since int64 `json:"since"`
+}
+
 // CreateOrganizationJSONBody defines parameters for CreateOrganization.
 type CreateOrganizationJSONBody struct {
 	Name string                         `json:"name"`
@@ -603,10 +757,13 @@ type CreateWebhookJSONBody struct {
 	EventTypes *[]string `json:"eventTypes,omitempty"`
 
 	// Headers Extra request headers sent with every attempt, at most 20; answers show their names with each value masked. Names Herald sets (`content-type`, `user-agent`, `webhook-*`) or HTTP reserves (`host`, `content-length`, `content-encoding`, `transfer-encoding`, `connection`, `keep-alive`, `upgrade`, `te`, `trailer`, `expect`, `http2-settings`, `proxy-*`) are refused. A `PATCH` replaces the whole map; `{}` removes them all.
-	Headers     *map[string]string `json:"headers,omitempty"`
-	Name        *string            `json:"name,omitempty"`
-	Url         string             `json:"url"`
-	VerifyToken *string            `json:"verifyToken,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
+	Name    *string            `json:"name,omitempty"`
+
+	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+	RateLimit   *int    `json:"rateLimit,omitempty"`
+	Url         string  `json:"url"`
+	VerifyToken *string `json:"verifyToken,omitempty"`
 }
 
 // UpdateWebhookJSONBody defines parameters for UpdateWebhook.
@@ -615,10 +772,13 @@ type UpdateWebhookJSONBody struct {
 	EventTypes *[]string `json:"eventTypes,omitempty"`
 
 	// Headers Extra request headers sent with every attempt, at most 20; answers show their names with each value masked. Names Herald sets (`content-type`, `user-agent`, `webhook-*`) or HTTP reserves (`host`, `content-length`, `content-encoding`, `transfer-encoding`, `connection`, `keep-alive`, `upgrade`, `te`, `trailer`, `expect`, `http2-settings`, `proxy-*`) are refused. A `PATCH` replaces the whole map; `{}` removes them all.
-	Headers     *map[string]string `json:"headers,omitempty"`
-	Name        *string            `json:"name,omitempty"`
-	Url         *string            `json:"url,omitempty"`
-	VerifyToken *string            `json:"verifyToken,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
+	Name    *string            `json:"name,omitempty"`
+
+	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
+	RateLimit   *int    `json:"rateLimit,omitempty"`
+	Url         *string `json:"url,omitempty"`
+	VerifyToken *string `json:"verifyToken,omitempty"`
 }
 
 // ListWebhookPayloadsParams defines parameters for ListWebhookPayloads.
@@ -649,6 +809,15 @@ type UpdateContactJSONRequestBody UpdateContactJSONBody
 
 // PublishEventJSONRequestBody defines body for PublishEvent for application/json ContentType.
 type PublishEventJSONRequestBody PublishEventJSONBody
+
+// CreateOperationalWebhookJSONRequestBody defines body for CreateOperationalWebhook for application/json ContentType.
+type CreateOperationalWebhookJSONRequestBody CreateOperationalWebhookJSONBody
+
+// UpdateOperationalWebhookJSONRequestBody defines body for UpdateOperationalWebhook for application/json ContentType.
+type UpdateOperationalWebhookJSONRequestBody UpdateOperationalWebhookJSONBody
+
+// ReplayOperationalWebhookEventsJSONRequestBody defines body for ReplayOperationalWebhookEvents for application/json ContentType.
+type ReplayOperationalWebhookEventsJSONRequestBody ReplayOperationalWebhookEventsJSONBody
 
 // CreateOrganizationJSONRequestBody defines body for CreateOrganization for application/json ContentType.
 type CreateOrganizationJSONRequestBody CreateOrganizationJSONBody
@@ -1060,6 +1229,93 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
 	PublishEvent(ctx context.Context, params *PublishEventParams, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListOperationalWebhooks List operational webhooks, newest first
+	//
+	// Corresponds with GET /v1/operational-webhooks (the `ListOperationalWebhooks` operationId).
+	ListOperationalWebhooks(ctx context.Context, params *ListOperationalWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOperationalWebhookWithBody Create an operational webhook
+	//
+	// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+	CreateOperationalWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOperationalWebhook Create an operational webhook
+	//
+	// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+	CreateOperationalWebhook(ctx context.Context, body CreateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOperationalWebhook Delete an operational webhook; its waiting payloads end cancelled
+	//
+	// Corresponds with DELETE /v1/operational-webhooks/{id} (the `DeleteOperationalWebhook` operationId).
+	DeleteOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOperationalWebhook Read an operational webhook
+	//
+	// Corresponds with GET /v1/operational-webhooks/{id} (the `GetOperationalWebhook` operationId).
+	GetOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateOperationalWebhookWithBody Change an operational webhook's URL, name or event types
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+	UpdateOperationalWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateOperationalWebhook Change an operational webhook's URL, name or event types
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+	UpdateOperationalWebhook(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ActivateOperationalWebhook Reactivate an operational webhook (a signal to its lifecycle workflow)
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
+	ActivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeactivateOperationalWebhook Deactivate an operational webhook (reason manual)
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/deactivate (the `DeactivateOperationalWebhook` operationId).
+	DeactivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayOperationalWebhookEventsWithBody Send the operational events an operational webhook missed since a time
+	//
+	// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+	ReplayOperationalWebhookEventsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayOperationalWebhookEvents Send the operational events an operational webhook missed since a time
+	//
+	// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+	ReplayOperationalWebhookEvents(ctx context.Context, id string, body ReplayOperationalWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateOperationalWebhookSecret Issue a new signing secret; the old one also signs for 24 hours
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/rotate-secret (the `RotateOperationalWebhookSecret` operationId).
+	RotateOperationalWebhookSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestOperationalWebhook Send one webhook.test payload through the normal delivery path
+	//
+	// A deactivated operational webhook receives nothing: 409 `webhook_inactive`.
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/test (the `TestOperationalWebhook` operationId).
+	TestOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateOrganizationWithBody Create an organization and its first API key
 	//
 	// Takes any type of body and a specified content type.
@@ -1146,14 +1402,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/webhooks/{id} (the `GetWebhook` operationId).
 	GetWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types or headers
+	// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers or rate limit
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateWebhook Change a webhook's URL, name, verify token, event types or headers
+	// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers or rate limit
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1373,6 +1629,223 @@ func (c *Client) PublishEventWithBody(ctx context.Context, params *PublishEventP
 // Corresponds with POST /v1/events (the `PublishEvent` operationId).
 func (c *Client) PublishEvent(ctx context.Context, params *PublishEventParams, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPublishEventRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperationalWebhooks List operational webhooks, newest first
+//
+// Corresponds with GET /v1/operational-webhooks (the `ListOperationalWebhooks` operationId).
+func (c *Client) ListOperationalWebhooks(ctx context.Context, params *ListOperationalWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperationalWebhooksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOperationalWebhookWithBody Create an operational webhook
+//
+// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+func (c *Client) CreateOperationalWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOperationalWebhookRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOperationalWebhook Create an operational webhook
+//
+// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+func (c *Client) CreateOperationalWebhook(ctx context.Context, body CreateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOperationalWebhookRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOperationalWebhook Delete an operational webhook; its waiting payloads end cancelled
+//
+// Corresponds with DELETE /v1/operational-webhooks/{id} (the `DeleteOperationalWebhook` operationId).
+func (c *Client) DeleteOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOperationalWebhookRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperationalWebhook Read an operational webhook
+//
+// Corresponds with GET /v1/operational-webhooks/{id} (the `GetOperationalWebhook` operationId).
+func (c *Client) GetOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperationalWebhookRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateOperationalWebhookWithBody Change an operational webhook's URL, name or event types
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+func (c *Client) UpdateOperationalWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateOperationalWebhookRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateOperationalWebhook Change an operational webhook's URL, name or event types
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+func (c *Client) UpdateOperationalWebhook(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateOperationalWebhookRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ActivateOperationalWebhook Reactivate an operational webhook (a signal to its lifecycle workflow)
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
+func (c *Client) ActivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewActivateOperationalWebhookRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeactivateOperationalWebhook Deactivate an operational webhook (reason manual)
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/deactivate (the `DeactivateOperationalWebhook` operationId).
+func (c *Client) DeactivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeactivateOperationalWebhookRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayOperationalWebhookEventsWithBody Send the operational events an operational webhook missed since a time
+//
+// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+func (c *Client) ReplayOperationalWebhookEventsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayOperationalWebhookEventsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayOperationalWebhookEvents Send the operational events an operational webhook missed since a time
+//
+// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+func (c *Client) ReplayOperationalWebhookEvents(ctx context.Context, id string, body ReplayOperationalWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayOperationalWebhookEventsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateOperationalWebhookSecret Issue a new signing secret; the old one also signs for 24 hours
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/rotate-secret (the `RotateOperationalWebhookSecret` operationId).
+func (c *Client) RotateOperationalWebhookSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateOperationalWebhookSecretRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestOperationalWebhook Send one webhook.test payload through the normal delivery path
+//
+// A deactivated operational webhook receives nothing: 409 `webhook_inactive`.
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/test (the `TestOperationalWebhook` operationId).
+func (c *Client) TestOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestOperationalWebhookRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1609,7 +2082,7 @@ func (c *Client) GetWebhook(ctx context.Context, id string, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
-// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types or headers
+// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers or rate limit
 //
 // Takes any type of body and a specified content type.
 //
@@ -1626,7 +2099,7 @@ func (c *Client) UpdateWebhookWithBody(ctx context.Context, id string, contentTy
 	return c.Client.Do(req)
 }
 
-// UpdateWebhook Change a webhook's URL, name, verify token, event types or headers
+// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers or rate limit
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2138,6 +2611,422 @@ func NewPublishEventRequestWithBody(server string, params *PublishEventParams, c
 			req.Header.Set("idempotency-key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListOperationalWebhooksRequest constructs an http.Request for the ListOperationalWebhooks method
+func NewListOperationalWebhooksRequest(server string, params *ListOperationalWebhooksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateOperationalWebhookRequest calls the generic CreateOperationalWebhook builder with application/json body
+func NewCreateOperationalWebhookRequest(server string, body CreateOperationalWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateOperationalWebhookRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateOperationalWebhookRequestWithBody constructs an http.Request for the CreateOperationalWebhook method, with any body, and a specified content type
+func NewCreateOperationalWebhookRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteOperationalWebhookRequest constructs an http.Request for the DeleteOperationalWebhook method
+func NewDeleteOperationalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOperationalWebhookRequest constructs an http.Request for the GetOperationalWebhook method
+func NewGetOperationalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateOperationalWebhookRequest calls the generic UpdateOperationalWebhook builder with application/json body
+func NewUpdateOperationalWebhookRequest(server string, id string, body UpdateOperationalWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateOperationalWebhookRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateOperationalWebhookRequestWithBody constructs an http.Request for the UpdateOperationalWebhook method, with any body, and a specified content type
+func NewUpdateOperationalWebhookRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewActivateOperationalWebhookRequest constructs an http.Request for the ActivateOperationalWebhook method
+func NewActivateOperationalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s/activate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeactivateOperationalWebhookRequest constructs an http.Request for the DeactivateOperationalWebhook method
+func NewDeactivateOperationalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s/deactivate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayOperationalWebhookEventsRequest calls the generic ReplayOperationalWebhookEvents builder with application/json body
+func NewReplayOperationalWebhookEventsRequest(server string, id string, body ReplayOperationalWebhookEventsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplayOperationalWebhookEventsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplayOperationalWebhookEventsRequestWithBody constructs an http.Request for the ReplayOperationalWebhookEvents method, with any body, and a specified content type
+func NewReplayOperationalWebhookEventsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s/replay", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRotateOperationalWebhookSecretRequest constructs an http.Request for the RotateOperationalWebhookSecret method
+func NewRotateOperationalWebhookSecretRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestOperationalWebhookRequest constructs an http.Request for the TestOperationalWebhook method
+func NewTestOperationalWebhookRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operational-webhooks/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -3148,6 +4037,107 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/events (the `PublishEvent` operationId).
 	PublishEventWithResponse(ctx context.Context, params *PublishEventParams, body PublishEventJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishEventResponse, error)
 
+	// ListOperationalWebhooksWithResponse List operational webhooks, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operational-webhooks (the `ListOperationalWebhooks` operationId).
+	ListOperationalWebhooksWithResponse(ctx context.Context, params *ListOperationalWebhooksParams, reqEditors ...RequestEditorFn) (*ListOperationalWebhooksResponse, error)
+
+	// CreateOperationalWebhookWithBodyWithResponse Create an operational webhook
+	//
+	// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+	CreateOperationalWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOperationalWebhookResponse, error)
+
+	// CreateOperationalWebhookWithResponse Create an operational webhook
+	//
+	// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+	CreateOperationalWebhookWithResponse(ctx context.Context, body CreateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOperationalWebhookResponse, error)
+
+	// DeleteOperationalWebhookWithResponse Delete an operational webhook; its waiting payloads end cancelled
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/operational-webhooks/{id} (the `DeleteOperationalWebhook` operationId).
+	DeleteOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteOperationalWebhookResponse, error)
+
+	// GetOperationalWebhookWithResponse Read an operational webhook
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operational-webhooks/{id} (the `GetOperationalWebhook` operationId).
+	GetOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetOperationalWebhookResponse, error)
+
+	// UpdateOperationalWebhookWithBodyWithResponse Change an operational webhook's URL, name or event types
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+	UpdateOperationalWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOperationalWebhookResponse, error)
+
+	// UpdateOperationalWebhookWithResponse Change an operational webhook's URL, name or event types
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+	UpdateOperationalWebhookWithResponse(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOperationalWebhookResponse, error)
+
+	// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (a signal to its lifecycle workflow)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
+	ActivateOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ActivateOperationalWebhookResponse, error)
+
+	// DeactivateOperationalWebhookWithResponse Deactivate an operational webhook (reason manual)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/deactivate (the `DeactivateOperationalWebhook` operationId).
+	DeactivateOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeactivateOperationalWebhookResponse, error)
+
+	// ReplayOperationalWebhookEventsWithBodyWithResponse Send the operational events an operational webhook missed since a time
+	//
+	// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+	ReplayOperationalWebhookEventsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayOperationalWebhookEventsResponse, error)
+
+	// ReplayOperationalWebhookEventsWithResponse Send the operational events an operational webhook missed since a time
+	//
+	// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+	ReplayOperationalWebhookEventsWithResponse(ctx context.Context, id string, body ReplayOperationalWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayOperationalWebhookEventsResponse, error)
+
+	// RotateOperationalWebhookSecretWithResponse Issue a new signing secret; the old one also signs for 24 hours
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/rotate-secret (the `RotateOperationalWebhookSecret` operationId).
+	RotateOperationalWebhookSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RotateOperationalWebhookSecretResponse, error)
+
+	// TestOperationalWebhookWithResponse Send one webhook.test payload through the normal delivery path
+	//
+	// A deactivated operational webhook receives nothing: 409 `webhook_inactive`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operational-webhooks/{id}/test (the `TestOperationalWebhook` operationId).
+	TestOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TestOperationalWebhookResponse, error)
+
 	// CreateOrganizationWithBodyWithResponse Create an organization and its first API key
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3250,14 +4240,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/webhooks/{id} (the `GetWebhook` operationId).
 	GetWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
 
-	// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types or headers
+	// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 
-	// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types or headers
+	// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3757,6 +4747,710 @@ func (r PublishEventResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PublishEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListOperationalWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data       []Webhook `json:"data"`
+		NextCursor *string   `json:"nextCursor"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperationalWebhooksResponse) GetJSON200() *struct {
+	Data       []Webhook `json:"data"`
+	NextCursor *string   `json:"nextCursor"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListOperationalWebhooksResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListOperationalWebhooksResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperationalWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperationalWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperationalWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListOperationalWebhooksResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperationalWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedOperationalWebhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON201() *CreatedOperationalWebhook {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateOperationalWebhookResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperationalWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateOperationalWebhookResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ActivateOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ActivateOperationalWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ActivateOperationalWebhookResponse) GetJSON202() *Webhook {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ActivateOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ActivateOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ActivateOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ActivateOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ActivateOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ActivateOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ActivateOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeactivateOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Webhook
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeactivateOperationalWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DeactivateOperationalWebhookResponse) GetJSON202() *Webhook {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeactivateOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeactivateOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeactivateOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeactivateOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeactivateOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeactivateOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeactivateOperationalWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplayOperationalWebhookEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *struct {
+		Count int `json:"count"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON202() *struct {
+	Count int `json:"count"`
+} {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReplayOperationalWebhookEventsResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayOperationalWebhookEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayOperationalWebhookEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayOperationalWebhookEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ReplayOperationalWebhookEventsResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayOperationalWebhookEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateOperationalWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		PreviousSecretExpiresAt int64  `json:"previousSecretExpiresAt"`
+		SigningSecret           string `json:"signingSecret"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateOperationalWebhookSecretResponse) GetJSON200() *struct {
+	PreviousSecretExpiresAt int64  `json:"previousSecretExpiresAt"`
+	SigningSecret           string `json:"signingSecret"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RotateOperationalWebhookSecretResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RotateOperationalWebhookSecretResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateOperationalWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateOperationalWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateOperationalWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RotateOperationalWebhookSecretResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateOperationalWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestOperationalWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *struct {
+		Id string `json:"id"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TestOperationalWebhookResponse) GetJSON202() *struct {
+	Id string `json:"id"`
+} {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TestOperationalWebhookResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TestOperationalWebhookResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TestOperationalWebhookResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r TestOperationalWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestOperationalWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestOperationalWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r TestOperationalWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestOperationalWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5348,6 +7042,185 @@ func (c *ClientWithResponses) PublishEventWithResponse(ctx context.Context, para
 	return ParsePublishEventResponse(rsp)
 }
 
+// ListOperationalWebhooksWithResponse List operational webhooks, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operational-webhooks (the `ListOperationalWebhooks` operationId).
+func (c *ClientWithResponses) ListOperationalWebhooksWithResponse(ctx context.Context, params *ListOperationalWebhooksParams, reqEditors ...RequestEditorFn) (*ListOperationalWebhooksResponse, error) {
+	rsp, err := c.ListOperationalWebhooks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperationalWebhooksResponse(rsp)
+}
+
+// CreateOperationalWebhookWithBodyWithResponse Create an operational webhook
+//
+// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+func (c *ClientWithResponses) CreateOperationalWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOperationalWebhookResponse, error) {
+	rsp, err := c.CreateOperationalWebhookWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOperationalWebhookResponse(rsp)
+}
+
+// CreateOperationalWebhookWithResponse Create an operational webhook
+//
+// Receives webhook.deactivated, webhook.reactivated, payload.failed about every organization's webhooks, signed like any payload. Its own failures are never told.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks (the `CreateOperationalWebhook` operationId).
+func (c *ClientWithResponses) CreateOperationalWebhookWithResponse(ctx context.Context, body CreateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOperationalWebhookResponse, error) {
+	rsp, err := c.CreateOperationalWebhook(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOperationalWebhookResponse(rsp)
+}
+
+// DeleteOperationalWebhookWithResponse Delete an operational webhook; its waiting payloads end cancelled
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/operational-webhooks/{id} (the `DeleteOperationalWebhook` operationId).
+func (c *ClientWithResponses) DeleteOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteOperationalWebhookResponse, error) {
+	rsp, err := c.DeleteOperationalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOperationalWebhookResponse(rsp)
+}
+
+// GetOperationalWebhookWithResponse Read an operational webhook
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operational-webhooks/{id} (the `GetOperationalWebhook` operationId).
+func (c *ClientWithResponses) GetOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetOperationalWebhookResponse, error) {
+	rsp, err := c.GetOperationalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperationalWebhookResponse(rsp)
+}
+
+// UpdateOperationalWebhookWithBodyWithResponse Change an operational webhook's URL, name or event types
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+func (c *ClientWithResponses) UpdateOperationalWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOperationalWebhookResponse, error) {
+	rsp, err := c.UpdateOperationalWebhookWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateOperationalWebhookResponse(rsp)
+}
+
+// UpdateOperationalWebhookWithResponse Change an operational webhook's URL, name or event types
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
+func (c *ClientWithResponses) UpdateOperationalWebhookWithResponse(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOperationalWebhookResponse, error) {
+	rsp, err := c.UpdateOperationalWebhook(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateOperationalWebhookResponse(rsp)
+}
+
+// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (a signal to its lifecycle workflow)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
+func (c *ClientWithResponses) ActivateOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ActivateOperationalWebhookResponse, error) {
+	rsp, err := c.ActivateOperationalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseActivateOperationalWebhookResponse(rsp)
+}
+
+// DeactivateOperationalWebhookWithResponse Deactivate an operational webhook (reason manual)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/deactivate (the `DeactivateOperationalWebhook` operationId).
+func (c *ClientWithResponses) DeactivateOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeactivateOperationalWebhookResponse, error) {
+	rsp, err := c.DeactivateOperationalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeactivateOperationalWebhookResponse(rsp)
+}
+
+// ReplayOperationalWebhookEventsWithBodyWithResponse Send the operational events an operational webhook missed since a time
+//
+// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+func (c *ClientWithResponses) ReplayOperationalWebhookEventsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayOperationalWebhookEventsResponse, error) {
+	rsp, err := c.ReplayOperationalWebhookEventsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayOperationalWebhookEventsResponse(rsp)
+}
+
+// ReplayOperationalWebhookEventsWithResponse Send the operational events an operational webhook missed since a time
+//
+// As `POST /v1/webhooks/{id}/replay`: oldest first, at most 10,000 per call, a repeat finds nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/replay (the `ReplayOperationalWebhookEvents` operationId).
+func (c *ClientWithResponses) ReplayOperationalWebhookEventsWithResponse(ctx context.Context, id string, body ReplayOperationalWebhookEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayOperationalWebhookEventsResponse, error) {
+	rsp, err := c.ReplayOperationalWebhookEvents(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayOperationalWebhookEventsResponse(rsp)
+}
+
+// RotateOperationalWebhookSecretWithResponse Issue a new signing secret; the old one also signs for 24 hours
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/rotate-secret (the `RotateOperationalWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateOperationalWebhookSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RotateOperationalWebhookSecretResponse, error) {
+	rsp, err := c.RotateOperationalWebhookSecret(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateOperationalWebhookSecretResponse(rsp)
+}
+
+// TestOperationalWebhookWithResponse Send one webhook.test payload through the normal delivery path
+//
+// A deactivated operational webhook receives nothing: 409 `webhook_inactive`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operational-webhooks/{id}/test (the `TestOperationalWebhook` operationId).
+func (c *ClientWithResponses) TestOperationalWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TestOperationalWebhookResponse, error) {
+	rsp, err := c.TestOperationalWebhook(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestOperationalWebhookResponse(rsp)
+}
+
 // CreateOrganizationWithBodyWithResponse Create an organization and its first API key
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5534,7 +7407,7 @@ func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, id str
 	return ParseGetWebhookResponse(rsp)
 }
 
-// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types or headers
+// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5547,7 +7420,7 @@ func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Cont
 	return ParseUpdateWebhookResponse(rsp)
 }
 
-// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types or headers
+// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5998,6 +7871,503 @@ func ParsePublishEventResponse(rsp *http.Response) (*PublishEventResponse, error
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListOperationalWebhooksResponse parses an HTTP response from a ListOperationalWebhooksWithResponse call
+func ParseListOperationalWebhooksResponse(rsp *http.Response) (*ListOperationalWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperationalWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data       []Webhook `json:"data"`
+			NextCursor *string   `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateOperationalWebhookResponse parses an HTTP response from a CreateOperationalWebhookWithResponse call
+func ParseCreateOperationalWebhookResponse(rsp *http.Response) (*CreateOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedOperationalWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteOperationalWebhookResponse parses an HTTP response from a DeleteOperationalWebhookWithResponse call
+func ParseDeleteOperationalWebhookResponse(rsp *http.Response) (*DeleteOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOperationalWebhookResponse parses an HTTP response from a GetOperationalWebhookWithResponse call
+func ParseGetOperationalWebhookResponse(rsp *http.Response) (*GetOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateOperationalWebhookResponse parses an HTTP response from a UpdateOperationalWebhookWithResponse call
+func ParseUpdateOperationalWebhookResponse(rsp *http.Response) (*UpdateOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseActivateOperationalWebhookResponse parses an HTTP response from a ActivateOperationalWebhookWithResponse call
+func ParseActivateOperationalWebhookResponse(rsp *http.Response) (*ActivateOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ActivateOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeactivateOperationalWebhookResponse parses an HTTP response from a DeactivateOperationalWebhookWithResponse call
+func ParseDeactivateOperationalWebhookResponse(rsp *http.Response) (*DeactivateOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeactivateOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplayOperationalWebhookEventsResponse parses an HTTP response from a ReplayOperationalWebhookEventsWithResponse call
+func ParseReplayOperationalWebhookEventsResponse(rsp *http.Response) (*ReplayOperationalWebhookEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayOperationalWebhookEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest struct {
+			Count int `json:"count"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateOperationalWebhookSecretResponse parses an HTTP response from a RotateOperationalWebhookSecretWithResponse call
+func ParseRotateOperationalWebhookSecretResponse(rsp *http.Response) (*RotateOperationalWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateOperationalWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			PreviousSecretExpiresAt int64  `json:"previousSecretExpiresAt"`
+			SigningSecret           string `json:"signingSecret"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTestOperationalWebhookResponse parses an HTTP response from a TestOperationalWebhookWithResponse call
+func ParseTestOperationalWebhookResponse(rsp *http.Response) (*TestOperationalWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestOperationalWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest struct {
+			Id string `json:"id"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 

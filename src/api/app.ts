@@ -16,6 +16,7 @@ import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
 import { eventTypesRouter } from "./event_types.ts";
 import { payloadsRouter } from "./payloads.ts";
+import { operationalWebhooksRouter } from "./operational_webhooks.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { probesRouter } from "./probes.ts";
@@ -117,6 +118,7 @@ export function createApp(given: AppDeps) {
   app.route("/v1/events", eventsRouter(deps));
   app.route("/v1/event-types", eventTypesRouter(deps));
   app.route("/v1/payloads", payloadsRouter(deps));
+  app.route("/v1/operational-webhooks", operationalWebhooksRouter(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",

@@ -10,6 +10,7 @@ import type { Database, Organization } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { hashToken, newApiKey } from "../domain/secrets.ts";
 import { changeOrganization } from "../usecases/webhook_changes.ts";
+import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
 
 const PlanSchema = z.enum(["free", "pro", "business"]).openapi({ example: "business" });
 
@@ -70,6 +71,13 @@ export function organizationsRouter(deps: AppDeps) {
   app.use("/:id/api-keys/*", requireAdmin(deps));
   app.on(["PATCH"], "/:id", requireAdmin(deps));
   app.on(["GET"], "/:id", requireAdminOrApiKey(deps));
+  // The platform's own organization holds the operational webhooks: no route here reaches it.
+  for (const path of ["/:id", "/:id/*"]) {
+    app.use(path, async (c, next) => {
+      if (c.req.param("id") === PLATFORM_ORGANIZATION_ID) throw notFound("Organization");
+      await next();
+    });
+  }
 
   app.openapi(
     createRoute({

@@ -23,6 +23,17 @@ import { TEST_EVENT } from "../domain/event_types.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
 import { rotateSigningSecret } from "../usecases/secrets.ts";
 
+/** Answers 422 for a replay's `since` older than RETENTION: older events are not kept. */
+export function assertWithinRetention(retentionMs: number, since: number): void {
+  if (retentionMs > 0 && since < Date.now() - retentionMs) {
+    const problem = `must lie within RETENTION (${formatRetention(retentionMs)}): ` +
+      "older events are not kept";
+    throw new ApiError(422, "validation_failed", `Invalid request: body.since: ${problem}`, [
+      { path: "body.since", message: problem },
+    ]);
+  }
+}
+
 /** Builds the lifecycle router (mounted beside the webhooks router). */
 export function webhookLifecycleRouter(deps: AppDeps) {
   const { db } = deps;
@@ -214,14 +225,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       const { id } = c.req.valid("param");
       const { since } = c.req.valid("json");
       await findWebhook(db, c.get("organizationId"), id);
-      const { retentionMs } = deps.config;
-      if (retentionMs > 0 && since < Date.now() - retentionMs) {
-        const problem = `must lie within RETENTION (${formatRetention(retentionMs)}): ` +
-          "older events are not kept";
-        throw new ApiError(422, "validation_failed", `Invalid request: body.since: ${problem}`, [
-          { path: "body.since", message: problem },
-        ]);
-      }
+      assertWithinRetention(deps.config.retentionMs, since);
       const count = await replayMissedEvents(useCases, id, since);
       if (count === undefined) {
         throw new ApiError(409, "webhook_inactive", "Activate the webhook before replaying");

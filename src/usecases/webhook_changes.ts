@@ -13,7 +13,10 @@ import {
   type WebhookState,
 } from "../domain/types.ts";
 import type { WebhookRequest } from "../../workflows/types.ts";
-import { sendWebhookRequest } from "../temporal/deliveries.ts";
+import { type DeliveryStart, sendWebhookRequest } from "../temporal/deliveries.ts";
+import { webhookDeactivated, webhookReactivated } from "../domain/operational_events.ts";
+import { recordOperationalEvent, webhookFacts } from "./operational_events.ts";
+import { startSoon } from "./events.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
 
@@ -102,45 +105,74 @@ export async function changeOrganization(
   return organization;
 }
 
+/** The id of the deactivation request a payload's failed run makes: recorded once per run. */
+export function deactivationRequestId(payloadId: string, run: number): string {
+  return `req_${payloadId}_${run}`;
+}
+
+/** The payload whose failed run made a deactivation request, or null (manual, downgrade). */
+export function payloadOfRequest(requestId: string): string | null {
+  return /^req_(pl_[A-Za-z0-9]+)_\d+$/.exec(requestId)?.[1] ?? null;
+}
+
+/** The webhook columns an operational event about a lifecycle change tells. */
+const TOLD = ["id", "organization_id", "name", "url", "created_at"] as const;
+
 /**
  * Applies one request, once: a request already applied (sent again by the reconciler) changes
  * nothing. Deactivation keeps the first reason and cancels the webhook's open payloads;
- * reactivation is refused while the organization is off the business plan.
+ * reactivation is refused while the organization is off the business plan. A change of state
+ * records its operational event (`webhook.deactivated`, `webhook.reactivated`) in the same
+ * transaction, so it is told exactly once; with `deps` its deliveries start at once, else the
+ * reconciler starts them.
  */
 export async function applyWebhookRequest(
   db: Kysely<Database>,
   webhookId: string,
   request: WebhookRequest,
+  deps?: UseCaseDeps,
 ): Promise<WebhookState> {
   const { change } = request;
   const now = Date.now();
-  await db.transaction().execute(async (tx) => {
+  const told = await db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable("webhook_requests").set({ applied_at: now })
       .where("id", "=", request.requestId).where("applied_at", "is", null)
       .returning("id").executeTakeFirst();
-    if (!claimed) return;
+    if (!claimed) return [];
+    let starts: DeliveryStart[] = [];
     if (change.kind === "deactivate") {
-      await tx.updateTable("webhooks")
+      const changed = await tx.updateTable("webhooks")
         .set({
           status: "deactivated",
           deactivation_reason: change.reason,
           deactivated_at: now,
           updated_at: now,
         })
-        .where("id", "=", webhookId).where("status", "=", "active").execute();
+        .where("id", "=", webhookId).where("status", "=", "active")
+        .where("deleted_at", "is", null).returning(TOLD).executeTakeFirst();
+      if (changed) {
+        const cause = payloadOfRequest(request.requestId);
+        const event = webhookDeactivated(webhookFacts(changed), change.reason, cause, now);
+        starts = await recordOperationalEvent(tx, event, changed.organization_id);
+      }
     } else if (change.kind === "reactivate") {
       const org = await tx.selectFrom("webhooks")
         .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
         .select("organizations.plan").where("webhooks.id", "=", webhookId).executeTakeFirst();
       if (org?.plan === "business") {
-        await tx.updateTable("webhooks")
+        const changed = await tx.updateTable("webhooks")
           .set({
             status: "active",
             deactivation_reason: null,
             deactivated_at: null,
             updated_at: now,
           })
-          .where("id", "=", webhookId).where("deleted_at", "is", null).execute();
+          .where("id", "=", webhookId).where("deleted_at", "is", null)
+          .where("status", "=", "deactivated").returning(TOLD).executeTakeFirst();
+        if (changed) {
+          const event = webhookReactivated(webhookFacts(changed), now);
+          starts = await recordOperationalEvent(tx, event, changed.organization_id);
+        }
       }
     } else {
       await tx.updateTable("webhooks").set({ deleted_at: now, updated_at: now })
@@ -154,7 +186,9 @@ export async function applyWebhookRequest(
         .set({ status: "cancelled", cancel_reason: reason, finished_at: now, updated_at: now })
         .where("webhook_id", "=", webhookId).where("status", "in", OPEN_STATUSES).execute();
     }
+    return starts;
   });
+  if (deps) await startSoon(deps, told);
   const row = await db.selectFrom("webhooks")
     .select(["status", "deactivation_reason", "deleted_at"])
     .where("id", "=", webhookId).executeTakeFirst();
