@@ -4,7 +4,8 @@
  * an IPv4 address, nor any reserved IPv6 range, is reached; a cursor's decoded text crosses the
  * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped; Herald's own
  * event names are Herald's; with PUBLIC_HOSTS, a rebinding name reads nothing that needs no token;
- * retention never deletes a payload a resend holds.
+ * retention never deletes a payload a resend holds; on a plain-http webhook the egress proxy's own
+ * refusals are Herald's.
  */
 import assert from "node:assert/strict";
 import {
@@ -472,6 +473,51 @@ test("retention skips a payload a resend holds, and a resend racing retention is
   // Released, it is old and final: the next pass deletes it.
   assert.equal((await retain()).payloads, 1);
   await receiver.close();
+});
+
+test("on a plain-http webhook, the egress proxy's refusal or failed connection is Herald's, not a response", async () => {
+  // Free a port on 127.0.0.1: nothing listens there.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  let lookups = 0;
+  // Allowed when the webhook is saved; 127.0.0.2 (loopback, not allowed) at the attempt.
+  const resolve = (host: string) =>
+    Promise.resolve([host === "rebind.herald.test" && lookups++ > 0 ? "127.0.0.2" : "127.0.0.1"]);
+  const s = await stack({
+    ALLOW_INSECURE_URLS: "true",
+    ALLOW_PRIVATE_NETWORKS: "127.0.0.1/32",
+    DELIVERY_MAX_ATTEMPTS: "1",
+  }, { resolve });
+  const org = await createOrganization(s);
+  const refused = await createWebhook(s, org.apiKey, {
+    url: `http://rebind.herald.test:${closedPort}/hooks`,
+  });
+  const unreachable = await createWebhook(s, org.apiKey, {
+    url: `http://closed.herald.test:${closedPort}/hooks`,
+  });
+  const published = await api(s, "POST", "/v1/events", {
+    token: org.apiKey,
+    body: { event: "egress.probe", object: "probe", data: {} },
+  });
+  const finals = await waitFor("both runs to end", async () => {
+    const all = await Promise.all(
+      published.body.payloads.map(async (p: { id: string }) =>
+        (await api(s, "GET", `/v1/payloads/${p.id}`, { token: org.apiKey })).body
+      ),
+    );
+    return all.every((p) => p.status === "failed") && all;
+  });
+  const byWebhook = new Map(finals.map((p) => [p.webhookId, p.attemptLog[0]]));
+  const refusal = byWebhook.get(refused.id);
+  assert.equal(refusal.responseStatus, null, JSON.stringify(refusal));
+  assert.match(
+    refusal.error,
+    /^Refused: the URL must not resolve to a loopback address \(rebind\.herald\.test → 127\.0\.0\.2\)/,
+  );
+  const failure = byWebhook.get(unreachable.id);
+  assert.equal(failure.responseStatus, null, JSON.stringify(failure));
+  assert.match(failure.error, new RegExp(`^Connection failed: 127\\.0\\.0\\.1:${closedPort}: `));
 });
 
 stopStackAfterTests();
