@@ -5,7 +5,7 @@
  * input rule; a name that cannot round-trip (`__proto__`) is refused, never dropped; Herald's own
  * event names are Herald's; with PUBLIC_HOSTS, a rebinding name reads nothing that needs no token;
  * retention never deletes a payload a resend holds; on a plain-http webhook the egress proxy's own
- * refusals are Herald's.
+ * refusals are Herald's, and the largest head the API allows gets through it.
  */
 import assert from "node:assert/strict";
 import {
@@ -20,7 +20,12 @@ import {
   test,
   waitFor,
 } from "./harness.ts";
-import { blockedAddress } from "../src/domain/url_policy.ts";
+import { blockedAddress, MAX_URL_LENGTH } from "../src/domain/url_policy.ts";
+import {
+  MAX_HEADER_NAME_LENGTH,
+  MAX_HEADER_VALUE_LENGTH,
+  MAX_HEADERS,
+} from "../src/domain/webhook_headers.ts";
 import { encodeBase64Url } from "../src/domain/base64.ts";
 import { deleteExpiredRows } from "../src/usecases/retention.ts";
 import { withinMs } from "../src/deadline.ts";
@@ -518,6 +523,44 @@ test("on a plain-http webhook, the egress proxy's refusal or failed connection i
   const failure = byWebhook.get(unreachable.id);
   assert.equal(failure.responseStatus, null, JSON.stringify(failure));
   assert.match(failure.error, new RegExp(`^Connection failed: 127\\.0\\.0\\.1:${closedPort}: `));
+});
+
+test("a plain-http webhook with the most and largest custom headers the API accepts is delivered through the proxy", async () => {
+  let got: Headers | undefined;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    got = req.headers;
+    return new Response("ok");
+  });
+  const s = await stack({
+    ALLOW_INSECURE_URLS: "true",
+    ALLOW_PRIVATE_NETWORKS: "127.0.0.1/32",
+    DELIVERY_MAX_ATTEMPTS: "1",
+  });
+  const org = await createOrganization(s);
+  const headers = Object.fromEntries(
+    Array.from({ length: MAX_HEADERS }, (_, i) => [
+      `x-${String(i).padStart(2, "0")}-`.padEnd(MAX_HEADER_NAME_LENGTH, "n"),
+      "v".repeat(MAX_HEADER_VALUE_LENGTH),
+    ]),
+  );
+  const path = `/${"p".repeat(MAX_URL_LENGTH - 40)}`;
+  await createWebhook(s, org.apiKey, {
+    url: `http://127.0.0.1:${server.addr.port}${path}`,
+    headers,
+  });
+  const published = await api(s, "POST", "/v1/events", {
+    token: org.apiKey,
+    body: { event: "egress.probe", object: "probe", data: {} },
+  });
+  const final = await waitFor("the run to end", async () => {
+    const p = (await api(s, "GET", `/v1/payloads/${published.body.payloads[0].id}`, {
+      token: org.apiKey,
+    })).body;
+    return (p.status === "failed" || p.status === "delivered") && p;
+  });
+  assert.equal(final.status, "delivered", JSON.stringify(final.attemptLog));
+  assert.equal(Object.keys(headers).filter((name) => got?.get(name) !== headers[name]).length, 0);
+  await server.shutdown();
 });
 
 stopStackAfterTests();

@@ -38,7 +38,12 @@ export interface EgressProxy {
   close(): void;
 }
 
-const MAX_HEAD_BYTES = 16 * 1024;
+/**
+ * The largest request head the proxy reads: well above the largest a delivery sends over plain
+ * HTTP: 20 custom headers of 64 + 1,024 bytes, a 2,048-character URL and Herald's own headers
+ * come to about 24 KiB, and each secret retired in the last 24 hours adds a 48-byte signature.
+ */
+const MAX_HEAD_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 
 /** The client a request names as the proxy's user (`Proxy-Authorization: Basic`), if any. */
