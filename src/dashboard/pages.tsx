@@ -1,14 +1,12 @@
 /** The dashboard's pages, rendered from what the API answered. */
 import type { Schemas } from "../client/mod.ts";
-import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
+import { Badge, Flash, Page, PostForm, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
 import {
   DeliveriesChart,
-  DeliveriesTable,
   DELIVERY_LEGEND,
   LATENCY_LEGEND,
   LatencyChart,
-  LatencyTable,
   Legend,
 } from "./charts.tsx";
 
@@ -61,11 +59,10 @@ export function WebhooksPage(props: {
       <h1>Webhooks</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
       <SecretNotice secret={props.flash.secret} />
-      <TableBox label="Webhooks">
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
             <th>URL</th>
             <th>Status</th>
             <th>Events</th>
@@ -101,8 +98,7 @@ export function WebhooksPage(props: {
             </tr>
           ))}
         </tbody>
-        </table>
-      </TableBox>
+      </table>
       <p class="pager">
         {props.nextCursor && (
           <a href={`/webhooks?cursor=${encodeURIComponent(props.nextCursor)}`} rel="next">
@@ -135,7 +131,7 @@ export function WebhooksPage(props: {
             Headers (one <code>Name: value</code> per line, optional)
             <textarea name="headers" rows={3}></textarea>
           </label>
-          <button type="submit" class="primary">Create webhook</button>
+          <button type="submit">Create webhook</button>
         </PostForm>
       </div>
     </Page>
@@ -207,19 +203,13 @@ export function WebhookPage(props: {
         </PostForm>
         {w.status === "active"
           ? (
-            <Confirm
-              label="Deactivate…"
-              action={`${base}/deactivate`}
-              csrf={csrf}
-              confirm="Deactivate this webhook"
-            >
-              It receives nothing until it is reactivated, and payloads waiting for their next
-              attempt end cancelled.
-            </Confirm>
+            <PostForm action={`${base}/deactivate`} csrf={csrf} class="inline">
+              <button type="submit">Deactivate</button>
+            </PostForm>
           )
           : (
             <PostForm action={`${base}/activate`} csrf={csrf} class="inline">
-              <button type="submit" class="primary">Reactivate</button>
+              <button type="submit">Reactivate</button>
               {missed && missed.count > 0 && (
                 <label class="inline" data-missed={missed.count}>
                   <input type="checkbox" name="replaySince" value={String(missed.since)} checked />
@@ -231,24 +221,17 @@ export function WebhookPage(props: {
         <PostForm action={`${base}/reveal-secret`} csrf={csrf} class="inline">
           <button type="submit">Reveal signing secret</button>
         </PostForm>
-        <Confirm
-          label="Rotate signing secret…"
-          action={`${base}/rotate-secret`}
-          csrf={csrf}
-          confirm="Rotate the signing secret"
-        >
-          A new secret signs from now on; the current one also signs for 24 hours, so update the
-          receiver before then.
-        </Confirm>
-        <Confirm
-          label="Delete…"
-          action={`${base}/delete`}
-          csrf={csrf}
-          confirm="Delete this webhook for good"
-        >
-          This cannot be undone: it receives nothing more, and payloads waiting for their next
-          attempt end cancelled.
-        </Confirm>
+        <PostForm action={`${base}/rotate-secret`} csrf={csrf} class="inline">
+          <button type="submit">Rotate signing secret</button>
+        </PostForm>
+        <details class="menu">
+          <summary>Delete…</summary>
+          <div>
+            <PostForm action={`${base}/delete`} csrf={csrf}>
+              <button type="submit">Delete this webhook for good</button>
+            </PostForm>
+          </div>
+        </details>
       </div>
 
       <h2>Last 24 hours</h2>
@@ -261,13 +244,11 @@ export function WebhookPage(props: {
           <figcaption>Deliveries per hour (UTC)</figcaption>
           <DeliveriesChart hours={stats.hours} />
           <Legend items={DELIVERY_LEGEND} />
-          <DeliveriesTable hours={stats.hours} />
         </figure>
         <figure>
           <figcaption>Attempt latency (ms)</figcaption>
           <LatencyChart hours={stats.hours} />
           <Legend items={LATENCY_LEGEND} />
-          <LatencyTable hours={stats.hours} />
         </figure>
       </div>
 
@@ -289,7 +270,7 @@ export function WebhookPage(props: {
             />
           </label>
           {w.hasVerifyToken && (
-            <label class="check">
+            <label>
               <input type="checkbox" name="clearVerifyToken" value="1" /> Remove the verify token
             </label>
           )}
@@ -305,11 +286,11 @@ export function WebhookPage(props: {
             <textarea name="headers" rows={3}></textarea>
           </label>
           {Object.keys(w.headers).length > 0 && (
-            <label class="check">
+            <label>
               <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
-          <button type="submit" class="primary">Save</button>
+          <button type="submit">Save</button>
         </PostForm>
       </div>
 
@@ -335,11 +316,10 @@ export function WebhookPage(props: {
         </label>
         <button type="submit">Filter</button>
       </form>
-      <TableBox label="Deliveries">
-        <table>
-          <thead>
-            <tr>
-              <th>Payload</th>
+      <table>
+        <thead>
+          <tr>
+            <th>Payload</th>
             <th>Event</th>
             <th>Status</th>
             <th>Attempts</th>
@@ -370,8 +350,7 @@ export function WebhookPage(props: {
             </tr>
           ))}
         </tbody>
-        </table>
-      </TableBox>
+      </table>
       <p class="pager">
         {filter.cursor && (
           <a href={`${base}${filterQuery({ ...filter, cursor: undefined })}`}>Newest</a>
@@ -390,7 +369,7 @@ export function WebhookPage(props: {
           <label>
             Since <input type="datetime-local" name="since" required />
           </label>
-          <button type="submit" class="primary">Recover</button>
+          <button type="submit">Recover</button>
         </PostForm>
       </div>
     </Page>
@@ -459,12 +438,11 @@ export function PayloadPage(props: {
       </dl>
       {resendable && (
         <PostForm action={`/payloads/${p.id}/resend`} csrf={csrf}>
-          <button type="submit" class="primary">Resend</button>
+          <button type="submit">Resend</button>
         </PostForm>
       )}
       <h2>Attempts</h2>
-      <TableBox label="Attempts">
-        <table>
+      <table>
         <thead>
           <tr>
             <th>#</th>
@@ -497,8 +475,7 @@ export function PayloadPage(props: {
             </tr>
           ))}
         </tbody>
-        </table>
-      </TableBox>
+      </table>
       <h2>Body as last sent</h2>
       {p.body ? <pre class="body" data-body>{pretty(p.body)}</pre> : <p>Not sent yet.</p>}
     </Page>
