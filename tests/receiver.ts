@@ -36,6 +36,8 @@ export async function startReceiver(
   const server = Deno.serve(
     { hostname, port: where.port ?? 0, cert, key, onListen: () => {} },
     async (req) => {
+      // The time it arrived, before its body is read: a busy test process reads it later.
+      const at = Date.now();
       const rawBody = await req.text();
       let body: Record<string, unknown> = {};
       try {
@@ -43,7 +45,7 @@ export async function startReceiver(
       } catch {
         // Recorded as an empty object; tests compare rawBody when they need it.
       }
-      const entry = { at: Date.now(), headers: Object.fromEntries(req.headers), rawBody, body };
+      const entry = { at, headers: Object.fromEntries(req.headers), rawBody, body };
       received.push(entry);
       return await current(received.length, entry);
     },

@@ -61,7 +61,7 @@ export async function deliverPayload(input: DeliverPayloadInput): Promise<Delive
       if (result.delivered) return "delivered";
       setCurrentDetails(
         `Attempt ${number} of ${maxAttempts} failed: ${result.summary}.` +
-          (number < maxAttempts ? ` Next in ${retryIntervalMs / 1000} s or later.` : ""),
+          (number < maxAttempts ? ` Next in ${retryIntervalMs / 1000} s.` : ""),
       );
     }
   } catch (err) {
