@@ -250,6 +250,67 @@ test("portal: edit settings, reveal and rotate the signing secret, delete", asyn
   }
 });
 
+test("portal: set a rate limit; a receiver's 429 shows how Herald slowed the webhook and why", async () => {
+  const s = await stack(FAILING_FAST);
+  const org = await createOrganization(s);
+  // A gateway that is over its limit once: 429 with Retry-After: 30, then 200.
+  const receiver = await startReceiver((n) =>
+    n === 1
+      ? new Response("slow down", { status: 429, headers: { "retry-after": "30" } })
+      : new Response("ok")
+  );
+  const webhook = await createWebhook(s, org.apiKey, { url: receiver.url });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await signIn(page, s, org.apiKey);
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    assert.equal(await page.textContent("[data-rate-limit]"), "none");
+
+    // The API's own check answers a bad value, and nothing changes.
+    // (The field's own min would stop the browser; the server must refuse it anyway.)
+    await page.locator("input[name=rateLimit]").evaluateAll((inputs) =>
+      inputs.forEach((input) => input.removeAttribute("min"))
+    );
+    await page.fill("input[name=rateLimit]", "0");
+    await page.click("form[action$='/edit'] button");
+    assert.match(await page.textContent("[role=alert]") ?? "", /rateLimit/);
+    let saved = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+    assert.equal(saved.body.rateLimit, null);
+
+    await page.fill("input[name=rateLimit]", "20");
+    await page.click("form[action$='/edit'] button");
+    assert.match(await page.textContent("[role=status]") ?? "", /Settings saved/);
+    assert.equal(await page.textContent("[data-rate-limit]"), "20 per second");
+    saved = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+    assert.equal(saved.body.rateLimit, 20);
+
+    await api(s, "POST", "/v1/events", {
+      token: org.apiKey,
+      body: { event: "order.created", object: "order", data: { n: 1 } },
+    });
+    await waitFor("the 429 to be recorded", async () => {
+      const w = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+      return w.body.flowControl?.lastSignal?.status === 429;
+    });
+    await page.goto(`${s.apiUrl}/webhooks/${webhook.id}`);
+    assert.match(await page.textContent("[data-signal]") ?? "", /slowed after 429/);
+    assert.match(await page.textContent("[data-paused]") ?? "", /paused until .*Retry-After/);
+    assert.match(await page.textContent("[data-pace]") ?? "", /at most \d+(\.\d)? per second/);
+    assert.equal(receiver.received.length, 1, "nothing is sent while the Retry-After holds");
+
+    // Emptying the field removes the limit.
+    await page.fill("input[name=rateLimit]", "");
+    await page.click("form[action$='/edit'] button");
+    assert.match(await page.textContent("[role=status]") ?? "", /Settings saved/);
+    saved = await api(s, "GET", `/v1/webhooks/${webhook.id}`, { token: org.apiKey });
+    assert.equal(saved.body.rateLimit, null);
+  } finally {
+    await browser.close();
+    await receiver.close();
+  }
+});
+
 test("portal: subscribe to event types, set a header, send a signed test event, edit the subscription", async () => {
   const s = await stack();
   const org = await createOrganization(s);

@@ -59,6 +59,17 @@ function eventTypesOf(text: string): string[] {
 }
 
 /**
+ * A form's rate limit: empty is none; anything else goes to the API as a number (or as the text
+ * itself when it is not one), so the API's own check answers a bad value.
+ */
+function rateLimitOf(value: unknown): number | string | null {
+  const text = String(value ?? "").trim();
+  if (text === "") return null;
+  const number = Number(text);
+  return Number.isFinite(number) ? number : text;
+}
+
+/**
  * Headers typed one `Name: value` per line. A line without a colon is kept whole as a name, so
  * the API refuses it with its own message rather than the dashboard dropping it.
  */
@@ -249,6 +260,8 @@ export function dashboardRouter(options: DashboardOptions) {
     if (eventTypes.length > 0) body.eventTypes = eventTypes;
     const headers = headersOf(String(form.headers ?? ""));
     if (Object.keys(headers).length > 0) body.headers = headers;
+    const rateLimit = rateLimitOf(form.rateLimit);
+    if (rateLimit !== null) body.rateLimit = rateLimit;
     const answer = await call(c, "POST", "/v1/webhooks", body);
     if (!answer.ok) return webhooksPage(c, { error: errorText(answer) });
     return webhookPage(c, answer.json.id, {
@@ -314,6 +327,7 @@ export function dashboardRouter(options: DashboardOptions) {
     const headers = headersOf(String(form.headers ?? ""));
     if (form.clearHeaders) body.headers = {};
     else if (Object.keys(headers).length > 0) body.headers = headers;
+    body.rateLimit = rateLimitOf(form.rateLimit);
     const answer = await call(c, "PATCH", `/v1/webhooks/${id}`, body);
     if (!answer.ok) return webhookPage(c, id, { error: errorText(answer) });
     return back(c, `/webhooks/${id}`, { notice: "Settings saved." });

@@ -46,6 +46,53 @@ function SecretNotice(props: { secret?: string }) {
   );
 }
 
+/** The webhook's `rateLimit` in a form: empty for no limit. */
+function RateLimitField(props: { value?: number | null }) {
+  return (
+    <label>
+      Rate limit (POSTs per second, 1 to 10,000; empty for none){" "}
+      <input
+        type="number"
+        name="rateLimit"
+        min={1}
+        max={10000}
+        step={1}
+        value={props.value ?? ""}
+        placeholder="none"
+      />
+    </label>
+  );
+}
+
+/** The webhook's configured `rateLimit`, and how and why Herald has slowed it, if it has. */
+function FlowNotice(props: { webhook: Webhook }) {
+  const { rateLimit, flowControl: flow } = props.webhook;
+  const signal = flow?.lastSignal;
+  return (
+    <p data-flow>
+      {"Rate limit: "}
+      <strong data-rate-limit>{rateLimit === null ? "none" : `${rateLimit} per second`}</strong>
+      {flow?.pace != null && (
+        <span data-pace>{` · Herald now sends at most ${flow.pace} per second`}</span>
+      )}
+      {flow?.pausedUntil != null && (
+        <span data-paused>
+          {" · paused until "}
+          <Time ms={flow.pausedUntil} /> (Retry-After)
+        </span>
+      )}
+      {signal && (
+        <span data-signal>
+          {` · slowed after ${
+            signal.status === null ? `a timeout (${signal.error ?? "no answer"})` : signal.status
+          } `}
+          <Time ms={signal.at} />
+        </span>
+      )}
+    </p>
+  );
+}
+
 /** The webhook list, each with how its last 24 hours went, and the create form. */
 export function WebhooksPage(props: {
   csrf: string;
@@ -131,6 +178,7 @@ export function WebhooksPage(props: {
             Headers (one <code>Name: value</code> per line, optional)
             <textarea name="headers" rows={3}></textarea>
           </label>
+          <RateLimitField />
           <button type="submit">Create webhook</button>
         </PostForm>
       </div>
@@ -197,6 +245,7 @@ export function WebhookPage(props: {
           </span>
         )}
       </p>
+      <FlowNotice webhook={w} />
       <div class="actions">
         <PostForm action={`${base}/test`} csrf={csrf} class="inline">
           <button type="submit">Send test event</button>
@@ -290,6 +339,7 @@ export function WebhookPage(props: {
               <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
+          <RateLimitField value={w.rateLimit} />
           <button type="submit">Save</button>
         </PostForm>
       </div>
