@@ -42,7 +42,8 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     retry = get("retryTiming"),
     raw = get("rawLimit"),
     retention = get("retention"),
-    floor = get("floor");
+    floor = get("floor"),
+    burst = get("burst");
   // deno-lint-ignore no-explicit-any
   const lat = (r: any) =>
     `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
@@ -97,6 +98,21 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
             } (the API, which starts the workflows, has no counterpart in the floor)`
             : ""
         } | ${res(floor, ["worker", "temporal"])} |`,
+      ]
+      : []),
+    ...(burst
+      ? [
+        `| burst: ${
+          burst.runs[0].contacts
+        } contacts imported (16 clients) into a receiver taking ${burst.receiverPerSecond}/s (429 beyond) | ${
+          // deno-lint-ignore no-explicit-any
+          burst.runs.map((r: any) =>
+            `rateLimit ${
+              r.rateLimit ?? "none"
+            }: ${r.delivered}/${r.contacts} delivered, ${r.limited} answers 429, peak ${r.peakPerSecond} POSTs/s, last delivery after ${r.lastDeliverySeconds} s (import ${r.importSeconds} s), webhook ${
+              r.webhookActive ? "active" : "deactivated"
+            }`
+          ).join("<br>")} | ${res(burst, three)} |`,
       ]
       : []),
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,

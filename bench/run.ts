@@ -23,7 +23,7 @@ import { compareVersions, git } from "./compare.ts";
 import { runFloor } from "./floor.ts";
 import { measureRetention } from "./retention.ts";
 import { renderMarkdown } from "./render.ts";
-import { type Sink, startSink } from "./sinks.ts";
+import { type Sink, startSink, tokenBucket } from "./sinks.ts";
 import { percentile, round } from "./stats.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -33,7 +33,7 @@ const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
 // `--only scenario,...`: just those (ingest, throughput, floor, latency, retryTiming, fanOut, rawLimit,
-// retention, versions), for a quick look while working; the results go to bench/tmp/, not to the
+// burst, retention, versions), for a quick look while working; the results go to bench/tmp/, not to the
 // report.
 const onlyIndex = Deno.args.indexOf("--only");
 const only = onlyIndex >= 0 ? (Deno.args[onlyIndex + 1] ?? "").split(",").filter(Boolean) : [];
@@ -271,6 +271,58 @@ async function settle(deadline: number): Promise<void> {
     const after = pid ? readProcess(pid)?.cpuSeconds ?? 0 : 0;
     quiet = after - before < 0.2 ? quiet + 1 : 0;
   }
+}
+
+/** The most requests within one calendar second. */
+function peakPerSecond(arrivals: number[]): number {
+  const perSecond = new Map<number, number>();
+  for (const at of arrivals) {
+    const second = Math.floor(at / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return Math.max(0, ...perSecond.values());
+}
+
+/**
+ * Imports `contacts` contacts (16 clients, `POST /v1/contacts`) into one webhook whose receiver
+ * is a 20-per-second token bucket answering 429 beyond it, and waits until each is delivered or
+ * the webhook is deactivated.
+ */
+async function burstInto(rateLimit: number | null, contacts: number) {
+  const sink = await startSink(tokenBucket(20));
+  const org = await call("POST", "/v1/organizations", ADMIN, { name: "burst", plan: "business" });
+  const key = org.body.apiKey as string;
+  const webhook = await call("POST", "/v1/webhooks", key, { url: sink.url, rateLimit });
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < contacts) {
+      await call("POST", "/v1/contacts", key, { fields: { email: `c${next++}@example.com` } });
+    }
+  }));
+  const importMs = performance.now() - started;
+  const deadline = performance.now() + 300_000;
+  let active = true;
+  while (sink.deliveredAt.size < contacts && performance.now() < deadline && active) {
+    await sleep(1_000);
+    active = (await call("GET", `/v1/webhooks/${webhook.body.id}`, key)).body.status === "active";
+  }
+  const last = Math.max(...sink.deliveredAt.values());
+  const run = {
+    rateLimit,
+    contacts,
+    importSeconds: round(importMs / 1000),
+    delivered: sink.deliveredAt.size,
+    limited: sink.limited,
+    peakPerSecond: peakPerSecond(sink.arrivals),
+    lastDeliverySeconds: round((last - started) / 1000),
+    webhookActive: (await call("GET", `/v1/webhooks/${webhook.body.id}`, key)).body.status ===
+      "active",
+  };
+  say(`  burst, rateLimit ${rateLimit}: ${JSON.stringify(run)}`);
+  await sink.close();
+  await drain();
+  return run;
 }
 
 const results: Array<Record<string, unknown>> = [];
@@ -585,6 +637,14 @@ try {
     });
     client.close();
     await sink.close();
+  }
+
+  // ---- Burst: a 1,000-contact import into a receiver that takes 20 a second -----------------
+  if (runs("burst")) {
+    const out: Array<Record<string, number | boolean | null>> = [];
+    sampler.start();
+    for (const rateLimit of [null, 15]) out.push(await burstInto(rateLimit, quick ? 300 : 1_000));
+    record("burst", { receiverPerSecond: 20, runs: out });
   }
 
   // ---- Retention: 100,000 old rows deleted in batches, in a database of its own --------------

@@ -9,19 +9,51 @@ export interface Sink {
   /** Arrival times of every attempt, by payload id. */
   attempts: Map<string, number[]>;
   received: number;
+  /** Arrival times (Date.now()) of every request, in order. */
+  arrivals: number[];
+  /** When (performance.now()) each payload was first answered 200. */
+  deliveredAt: Map<string, number>;
+  /** How many requests were answered 429. */
+  limited: number;
   close(): Promise<void>;
 }
 
-/** Starts a sink that answers `status` without delay. */
-export async function startSink(status = 200): Promise<Sink> {
+/**
+ * A gateway's answer past its limit: a token bucket of `rate` per second (as much capacity), and
+ * 429 with `Retry-After: 1` beyond it.
+ */
+export function tokenBucket(rate: number): () => number {
+  let tokens = rate;
+  let refilled = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(rate, tokens + ((now - refilled) / 1000) * rate);
+    refilled = now;
+    if (tokens < 1) return 429;
+    tokens -= 1;
+    return 200;
+  };
+}
+
+/** Starts a sink that answers `status` (or what `answer` says for each request) without delay. */
+export async function startSink(status: number | (() => number) = 200): Promise<Sink> {
+  const answer = typeof status === "number" ? () => status : status;
   const { cert, key } = await testCertificates();
   const firstArrival = new Map<string, number>();
   const attempts = new Map<string, number[]>();
-  const sink = { firstArrival, attempts, received: 0 } as Sink;
+  const sink = {
+    firstArrival,
+    attempts,
+    received: 0,
+    arrivals: [],
+    limited: 0,
+    deliveredAt: new Map(),
+  } as unknown as Sink;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, cert, key, onListen: () => {} },
     async (req) => {
       const now = performance.now();
+      sink.arrivals.push(Date.now());
       const id = req.headers.get("webhook-id") ?? "";
       await req.arrayBuffer();
       sink.received++;
@@ -29,7 +61,13 @@ export async function startSink(status = 200): Promise<Sink> {
       const list = attempts.get(id) ?? [];
       list.push(Date.now());
       attempts.set(id, list);
-      return new Response("ok", { status });
+      const code = answer();
+      if (code === 429) {
+        sink.limited++;
+        return new Response("slow down", { status: 429, headers: { "retry-after": "1" } });
+      }
+      if (code === 200 && !sink.deliveredAt.has(id)) sink.deliveredAt.set(id, performance.now());
+      return new Response("ok", { status: code });
     },
   );
   sink.url = `https://127.0.0.1:${server.addr.port}/sink`;
