@@ -202,7 +202,7 @@ test("portal: filter deliveries by status and event type, and page through them 
     await page.selectOption("select[name=status]", "failed");
     await page.click("form.filters button");
     assert.equal(await page.locator("tr[data-payload]").count(), 0);
-    assert.match(await page.textContent("tbody") ?? "", /No deliveries match/);
+    assert.match(await page.textContent("#deliveries tbody") ?? "", /No deliveries match/);
   } finally {
     await browser.close();
     await receiver.close();
@@ -232,7 +232,9 @@ test("portal: edit settings, reveal and rotate the signing secret, delete", asyn
 
     await page.click("button:text('Reveal signing secret')");
     assert.equal(await page.textContent("[data-secret]"), webhook.signingSecret);
-    await page.click("button:text('Rotate signing secret')");
+    // Rotating asks first: the summary opens the confirmation, its button rotates.
+    await page.click("summary:text('Rotate signing secret…')");
+    await page.click("button:text('Rotate the signing secret')");
     const rotated = await page.textContent("[data-secret]");
     assert.match(rotated ?? "", /^whsec_/);
     assert.notEqual(rotated, webhook.signingSecret);

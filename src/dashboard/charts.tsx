@@ -1,24 +1,24 @@
 /**
- * Charts drawn on the server as inline SVG: no script, no stylesheet beyond Herald's own, so they
- * render under the dashboard's Content-Security-Policy and without JavaScript.
+ * Charts drawn on the server as inline SVG: no script, coloured by Herald's one stylesheet (so
+ * they follow dark mode), with labelled axes, a summary for screen readers, and their numbers as a
+ * table for anyone who wants them.
  */
 import type { HourStats } from "../usecases/webhook_stats.ts";
+import { TableBox } from "./layout.tsx";
 
-const WIDTH = 720;
-const HEIGHT = 170;
-const LEFT = 44;
-const BOTTOM = 22;
+const WIDTH = 420;
+const HEIGHT = 200;
+const LEFT = 50;
+const RIGHT = 8;
 const TOP = 10;
-const PLOT_W = WIDTH - LEFT - 8;
+const BOTTOM = 40;
+const PLOT_W = WIDTH - LEFT - RIGHT;
 const PLOT_H = HEIGHT - TOP - BOTTOM;
 
-/** The outcomes a bar stacks, bottom to top, with their colours. */
-const OUTCOMES = [
-  ["delivered", "#3ebd93"],
-  ["failed", "#e12d39"],
-  ["cancelled", "#9aa5b1"],
-  ["open", "#f0b429"],
-] as const;
+/** The outcomes a bar stacks, bottom to top; the stylesheet colours each by its class. */
+const OUTCOMES = ["delivered", "failed", "cancelled", "open"] as const;
+/** The latency chart's series. */
+const SERIES = ["p50", "p95"] as const;
 
 /** A round number at or above `value`, for an axis's top. */
 function niceCeiling(value: number): number {
@@ -33,35 +33,46 @@ function hourLabel(ms: number): string {
   return `${new Date(ms).toISOString().slice(11, 13)}:00`;
 }
 
-/** Axis lines, the top value and the hour labels every six hours. */
-function Frame(props: { hours: HourStats[]; top: number; unit: string }) {
+/** The axes: ticks at 0, half and the top, hours every six, and a title on each. */
+function Frame(props: { hours: HourStats[]; top: number; yTitle: string }) {
   const step = PLOT_W / props.hours.length;
+  const ticks = props.top >= 2 && props.top % 2 === 0
+    ? [0, props.top / 2, props.top]
+    : [0, props.top];
   return (
     <g>
-      <line x1={LEFT} y1={TOP} x2={LEFT} y2={TOP + PLOT_H} stroke="#9aa5b1" />
-      <line x1={LEFT} y1={TOP + PLOT_H} x2={LEFT + PLOT_W} y2={TOP + PLOT_H} stroke="#9aa5b1" />
-      <line
-        x1={LEFT}
-        y1={TOP}
-        x2={LEFT + PLOT_W}
-        y2={TOP}
-        stroke="#e4e7eb"
-        stroke-dasharray="3 3"
-      />
-      <text x={LEFT - 4} y={TOP + 4} text-anchor="end" font-size="10" fill="#52606d">
-        {props.top}
-        {props.unit}
-      </text>
-      <text x={LEFT - 4} y={TOP + PLOT_H} text-anchor="end" font-size="10" fill="#52606d">0</text>
+      {ticks.map((value) => {
+        const y = TOP + PLOT_H - (value / props.top) * PLOT_H;
+        return (
+          <g>
+            {value > 0 && <line class="grid" x1={LEFT} y1={y} x2={LEFT + PLOT_W} y2={y} />}
+            <text x={LEFT - 5} y={y + 4} text-anchor="end">{value}</text>
+          </g>
+        );
+      })}
+      <line class="axis" x1={LEFT} y1={TOP} x2={LEFT} y2={TOP + PLOT_H} />
+      <line class="axis" x1={LEFT} y1={TOP + PLOT_H} x2={LEFT + PLOT_W} y2={TOP + PLOT_H} />
       {props.hours.map((h, i) =>
         i % 6 === 0
           ? (
-            <text x={LEFT + i * step} y={HEIGHT - 6} font-size="10" fill="#52606d">
+            <text x={LEFT + i * step} y={TOP + PLOT_H + 15}>
               {hourLabel(h.hour)}
             </text>
           )
           : null
       )}
+      <text class="axis-title" x={LEFT + PLOT_W / 2} y={HEIGHT - 4} text-anchor="middle">
+        Hour (UTC)
+      </text>
+      <text
+        class="axis-title"
+        x={-(TOP + PLOT_H / 2)}
+        y={14}
+        transform="rotate(-90)"
+        text-anchor="middle"
+      >
+        {props.yTitle}
+      </text>
     </g>
   );
 }
@@ -72,30 +83,31 @@ export function DeliveriesChart(props: { hours: HourStats[] }) {
   const top = niceCeiling(Math.max(0, ...totals));
   const step = PLOT_W / props.hours.length;
   const scale = PLOT_H / top;
+  const sums = OUTCOMES.map((o) => `${props.hours.reduce((n, h) => n + h[o], 0)} ${o}`);
   return (
     <svg
       class="chart"
       viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
       role="img"
-      aria-label="Deliveries per hour over the last 24 hours, by outcome"
+      aria-label={`Payloads per hour over the last 24 hours, by outcome: ${sums.join(", ")}. ` +
+        "The table below lists each hour."}
       data-chart="deliveries"
     >
-      <title>Deliveries per hour (UTC), by outcome</title>
-      <Frame hours={props.hours} top={top} unit="" />
+      <Frame hours={props.hours} top={top} yTitle="Payloads" />
       {props.hours.map((h, i) => {
         let y = TOP + PLOT_H;
-        return OUTCOMES.map(([outcome, colour]) => {
+        return OUTCOMES.map((outcome) => {
           const count = h[outcome];
           if (count === 0) return null;
           const height = count * scale;
           y -= height;
           return (
             <rect
+              class={outcome}
               x={LEFT + i * step + 1}
               y={y}
               width={Math.max(1, step - 2)}
               height={height}
-              fill={colour}
               data-outcome={outcome}
               data-count={count}
             >
@@ -118,45 +130,46 @@ export function LatencyChart(props: { hours: HourStats[] }) {
       if (value === null) return [];
       return [`${LEFT + i * step + step / 2},${TOP + PLOT_H - (value / top) * PLOT_H}`];
     }).join(" ");
-  const lines = [
-    ["p95", "#e12d39", points((h) => h.p95Ms)],
-    ["p50", "#2680c2", points((h) => h.p50Ms)],
-  ] as const;
+  const p95s = props.hours.flatMap((h) => h.p95Ms === null ? [] : [h.p95Ms]);
+  const summary = p95s.length
+    ? `95th percentile at most ${Math.max(...p95s)} ms in any hour`
+    : "no attempts yet";
   return (
     <svg
       class="chart"
       viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
       role="img"
-      aria-label="Attempt latency per hour over the last 24 hours: median and 95th percentile"
+      aria-label={`Attempt latency per hour over the last 24 hours, median and 95th percentile: ${summary}. ` +
+        "The table below lists each hour."}
       data-chart="latency"
     >
-      <title>Attempt latency per hour (UTC): p50 and p95</title>
-      <Frame hours={props.hours} top={top} unit=" ms" />
-      {lines.map(([name, colour, path]) =>
-        path
+      <Frame hours={props.hours} top={top} yTitle="Latency (ms)" />
+      {SERIES.map((name) => {
+        const path = points((h) => name === "p50" ? h.p50Ms : h.p95Ms);
+        return path
           ? (
-            <g data-series={name}>
-              <polyline points={path} fill="none" stroke={colour} stroke-width="2" />
+            <g class={name} data-series={name}>
+              <polyline points={path} />
               {path.split(" ").map((p) => {
                 const [x, y] = p.split(",");
-                return <circle key={p} cx={x} cy={y} r="2.5" fill={colour} />;
+                return <circle key={p} cx={x} cy={y} r="2.5" />;
               })}
             </g>
           )
-          : null
-      )}
+          : null;
+      })}
     </svg>
   );
 }
 
-/** The charts' legend. */
+/** The charts' legend: a swatch and a name per series. */
 export function Legend(props: { items: readonly (readonly [string, string])[] }) {
   return (
     <p class="legend">
-      {props.items.map(([label, colour]) => (
+      {props.items.map(([name, label]) => (
         <span>
           <svg width="10" height="10" aria-hidden="true">
-            <rect width="10" height="10" fill={colour} />
+            <rect class={`swatch ${name}`} width="10" height="10" />
           </svg>{" "}
           {label}
         </span>
@@ -165,7 +178,68 @@ export function Legend(props: { items: readonly (readonly [string, string])[] })
   );
 }
 
-/** The deliveries chart's legend entries. */
-export const DELIVERY_LEGEND = OUTCOMES;
-/** The latency chart's legend entries. */
-export const LATENCY_LEGEND = [["p50", "#2680c2"], ["p95", "#e12d39"]] as const;
+/** The deliveries chart's legend entries: class and label. */
+export const DELIVERY_LEGEND = [
+  ["delivered", "delivered"],
+  ["failed", "failed"],
+  ["cancelled", "cancelled"],
+  ["open", "open (pending or delivering)"],
+] as const;
+/** The latency chart's legend entries: class and label. */
+export const LATENCY_LEGEND = [["p50", "p50 (median)"], ["p95", "p95"]] as const;
+
+/** A chart's numbers as a table, folded away under a summary. */
+function ChartData(props: { title: string; head: string[]; rows: (string | number)[][] }) {
+  return (
+    <details class="chart-data">
+      <summary>{props.title} as a table</summary>
+      <TableBox label={props.title}>
+        <table>
+          <thead>
+            <tr>
+              {props.head.map((h, i) => <th class={i > 0 ? "number" : undefined}>{h}</th>)}
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((row) => (
+              <tr>{row.map((cell, i) => <td class={i > 0 ? "number" : undefined}>{cell}</td>)}</tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
+    </details>
+  );
+}
+
+/** The deliveries chart's numbers, hour by hour. */
+export function DeliveriesTable(props: { hours: HourStats[] }) {
+  return (
+    <ChartData
+      title="Payloads per hour"
+      head={["Hour (UTC)", "Delivered", "Failed", "Cancelled", "Open"]}
+      rows={props.hours.map((h) => [
+        hourLabel(h.hour),
+        h.delivered,
+        h.failed,
+        h.cancelled,
+        h.open,
+      ])}
+    />
+  );
+}
+
+/** The latency chart's numbers, hour by hour. */
+export function LatencyTable(props: { hours: HourStats[] }) {
+  return (
+    <ChartData
+      title="Attempt latency per hour"
+      head={["Hour (UTC)", "Attempts", "p50 (ms)", "p95 (ms)"]}
+      rows={props.hours.map((h) => [
+        hourLabel(h.hour),
+        h.attempts,
+        h.p50Ms ?? "-",
+        h.p95Ms ?? "-",
+      ])}
+    />
+  );
+}

@@ -18,53 +18,11 @@ export function bannerOnEveryPage(read?: () => Promise<string | undefined>): Mid
   };
 }
 
-/** The dashboard's stylesheet, served at `/assets/dashboard.css` (no inline styles: see the CSP). */
-export const STYLESHEET = `
-  :root { font-family: system-ui, sans-serif; color: #1f2933; background: #f5f7fa; }
-  body { margin: 0; }
-  header { background: #102a43; color: #fff; padding: 12px 24px; display: flex; gap: 24px; align-items: center; }
-  header a { color: #d9e2ec; text-decoration: none; }
-  header strong { font-size: 18px; }
-  main { max-width: 1100px; margin: 24px auto; padding: 0 24px; }
-  table { width: 100%; border-collapse: collapse; background: #fff; }
-  th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
-  th { background: #f0f4f8; font-weight: 600; }
-  .badge { padding: 2px 8px; border-radius: 10px; font-size: 12px; }
-  .active, .delivered { background: #c6f7e2; color: #014d40; }
-  .deactivated, .failed { background: #ffe3e3; color: #610404; }
-  .pending, .delivering { background: #fff3c4; color: #5c4813; }
-  .cancelled { background: #e4e7eb; color: #323f4b; }
-  .card { background: #fff; padding: 16px; border: 1px solid #e4e7eb; border-radius: 6px; margin-bottom: 16px; }
-  .error { background: #ffe3e3; color: #610404; padding: 10px 14px; border-radius: 6px; margin-bottom: 16px; }
-  .banner { background: #fff3c4; color: #5c4813; padding: 10px 24px; border-bottom: 1px solid #f0b429; }
-  .notice { background: #e3f8ff; color: #035388; padding: 10px 14px; border-radius: 6px; margin-bottom: 16px; }
-  code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
-  pre { white-space: pre-wrap; word-break: break-all; margin: 0; }
-  form.inline { display: inline; }
-  details.menu { display: inline-block; position: relative; }
-  details.menu > div { position: absolute; right: 0; background: #fff; border: 1px solid #cbd2d9; padding: 6px; z-index: 1; min-width: 150px; }
-  details.menu button { display: block; width: 100%; text-align: left; margin: 2px 0; }
-  input[type=text], input[type=url], input[type=password] { padding: 6px; width: 360px; }
-  textarea { display: block; width: 480px; padding: 6px; font-family: ui-monospace, monospace; }
-  button { padding: 5px 12px; cursor: pointer; }
-  label { display: block; margin: 8px 0; }
-  header form { margin-left: auto; }
-  .actions { display: flex; gap: 8px; align-items: flex-start; margin-bottom: 16px; }
-  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; margin-bottom: 16px; }
-  figure { margin: 0; background: #fff; border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px; }
-  figcaption { font-weight: 600; margin-bottom: 4px; }
-  svg.chart { width: 100%; height: auto; display: block; }
-  .legend { display: flex; gap: 14px; font-size: 12px; margin: 4px 0 0; }
-  .pager { display: flex; gap: 16px; }
-  .filters { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }
-  label.inline { display: inline; margin: 0; }
-  .filters input[type=text] { width: 200px; }
-  dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
-  dl.facts dt { font-weight: 600; }
-  dl.facts dd { margin: 0; }
-  pre.body { background: #fff; border: 1px solid #e4e7eb; padding: 12px; border-radius: 6px; }
-  small { color: #52606d; margin-left: 6px; }
-`;
+/**
+ * The dashboard's one stylesheet (`style.css` beside this file), served at `/assets/dashboard.css`:
+ * the pages' policy allows no inline style and no other origin.
+ */
+export const STYLESHEET = await Deno.readTextFile(new URL("./style.css", import.meta.url));
 
 /** A form that posts to the dashboard, with the session's CSRF token. */
 export function PostForm(
@@ -89,10 +47,13 @@ export function Page(props: { title: string; csrf?: string; children?: Child }) 
         <link rel="stylesheet" href="/assets/dashboard.css" />
       </head>
       <body>
+        <a class="skip" href="#main">Skip to content</a>
         <header>
           <strong>Herald</strong>
-          {props.csrf && <a href="/webhooks">Webhooks</a>}
-          <a href="/docs">API docs</a>
+          <nav aria-label="Dashboard">
+            {props.csrf && <a href="/webhooks">Webhooks</a>}
+            <a href="/docs">API docs</a>
+          </nav>
           {props.csrf && (
             <PostForm action="/sign-out" csrf={props.csrf} class="inline">
               <button type="submit">Sign out</button>
@@ -102,7 +63,7 @@ export function Page(props: { title: string; csrf?: string; children?: Child }) 
         {banner.getStore() && (
           <div class="banner" role="status" id="banner">{banner.getStore()}</div>
         )}
-        <main>{props.children}</main>
+        <main id="main">{props.children}</main>
       </body>
     </html>
   );
@@ -130,5 +91,34 @@ export function Time(props: { ms: number | null }) {
     <time datetime={new Date(props.ms).toISOString()}>
       {new Date(props.ms).toISOString().replace("T", " ").slice(0, 19)}
     </time>
+  );
+}
+
+/**
+ * A destructive action behind a confirmation, with no script: the summary opens a panel that says
+ * what will happen, and only the panel's button posts.
+ */
+export function Confirm(
+  props: { label: string; action: string; csrf: string; confirm: string; children?: Child },
+) {
+  return (
+    <details class="confirm">
+      <summary class="button danger">{props.label}</summary>
+      <div class="confirm-panel">
+        <p>{props.children}</p>
+        <PostForm action={props.action} csrf={props.csrf}>
+          <button type="submit" class="danger solid">{props.confirm}</button>
+        </PostForm>
+      </div>
+    </details>
+  );
+}
+
+/** A table in a box that scrolls sideways on a narrow screen; it takes focus, so keys scroll it. */
+export function TableBox(props: { label: string; children?: Child }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
+      {props.children}
+    </div>
   );
 }

@@ -1,12 +1,14 @@
 /** The dashboard's pages, rendered from what the API answered. */
 import type { Schemas } from "../client/mod.ts";
-import { Badge, Flash, Page, PostForm, Time } from "./layout.tsx";
+import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
 import {
   DeliveriesChart,
+  DeliveriesTable,
   DELIVERY_LEGEND,
   LATENCY_LEGEND,
   LatencyChart,
+  LatencyTable,
   Legend,
 } from "./charts.tsx";
 
@@ -106,46 +108,48 @@ export function WebhooksPage(props: {
       <h1>Webhooks</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
       <SecretNotice secret={props.flash.secret} />
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>URL</th>
-            <th>Status</th>
-            <th>Events</th>
-            <th>Success (24 h)</th>
-            <th>Attempts (24 h)</th>
-            <th>Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.webhooks.length === 0 && (
+      <TableBox label="Webhooks">
+        <table>
+          <thead>
             <tr>
-              <td colspan={7}>No webhooks yet.</td>
+              <th>Name</th>
+              <th>URL</th>
+              <th>Status</th>
+              <th>Events</th>
+              <th>Success (24 h)</th>
+              <th>Attempts (24 h)</th>
+              <th>Created</th>
             </tr>
-          )}
-          {props.webhooks.map(({ webhook: w, stats }) => (
-            <tr data-webhook={w.id}>
-              <td>
-                <a href={`/webhooks/${w.id}`}>{w.name}</a>
-              </td>
-              <td>
-                <code>{w.url}</code>
-              </td>
-              <td>
-                <Badge status={w.status} title={w.deactivationReason ?? undefined} />
-                {w.deactivationReason && <small>{w.deactivationReason}</small>}
-              </td>
-              <td data-event-types>{w.eventTypes.join(", ")}</td>
-              <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
-              <td data-attempts>{stats?.attempts ?? "-"}</td>
-              <td>
-                <Time ms={w.createdAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.webhooks.length === 0 && (
+              <tr>
+                <td colspan={7}>No webhooks yet.</td>
+              </tr>
+            )}
+            {props.webhooks.map(({ webhook: w, stats }) => (
+              <tr data-webhook={w.id}>
+                <td>
+                  <a href={`/webhooks/${w.id}`}>{w.name}</a>
+                </td>
+                <td>
+                  <code>{w.url}</code>
+                </td>
+                <td>
+                  <Badge status={w.status} title={w.deactivationReason ?? undefined} />
+                  {w.deactivationReason && <small>{w.deactivationReason}</small>}
+                </td>
+                <td data-event-types>{w.eventTypes.join(", ")}</td>
+                <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
+                <td data-attempts>{stats?.attempts ?? "-"}</td>
+                <td>
+                  <Time ms={w.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <p class="pager">
         {props.nextCursor && (
           <a href={`/webhooks?cursor=${encodeURIComponent(props.nextCursor)}`} rel="next">
@@ -179,7 +183,7 @@ export function WebhooksPage(props: {
             <textarea name="headers" rows={3}></textarea>
           </label>
           <RateLimitField />
-          <button type="submit">Create webhook</button>
+          <button type="submit" class="primary">Create webhook</button>
         </PostForm>
       </div>
     </Page>
@@ -252,13 +256,19 @@ export function WebhookPage(props: {
         </PostForm>
         {w.status === "active"
           ? (
-            <PostForm action={`${base}/deactivate`} csrf={csrf} class="inline">
-              <button type="submit">Deactivate</button>
-            </PostForm>
+            <Confirm
+              label="Deactivate…"
+              action={`${base}/deactivate`}
+              csrf={csrf}
+              confirm="Deactivate this webhook"
+            >
+              It receives nothing until it is reactivated, and payloads waiting for their next
+              attempt end cancelled.
+            </Confirm>
           )
           : (
             <PostForm action={`${base}/activate`} csrf={csrf} class="inline">
-              <button type="submit">Reactivate</button>
+              <button type="submit" class="primary">Reactivate</button>
               {missed && missed.count > 0 && (
                 <label class="inline" data-missed={missed.count}>
                   <input type="checkbox" name="replaySince" value={String(missed.since)} checked />
@@ -270,17 +280,24 @@ export function WebhookPage(props: {
         <PostForm action={`${base}/reveal-secret`} csrf={csrf} class="inline">
           <button type="submit">Reveal signing secret</button>
         </PostForm>
-        <PostForm action={`${base}/rotate-secret`} csrf={csrf} class="inline">
-          <button type="submit">Rotate signing secret</button>
-        </PostForm>
-        <details class="menu">
-          <summary>Delete…</summary>
-          <div>
-            <PostForm action={`${base}/delete`} csrf={csrf}>
-              <button type="submit">Delete this webhook for good</button>
-            </PostForm>
-          </div>
-        </details>
+        <Confirm
+          label="Rotate signing secret…"
+          action={`${base}/rotate-secret`}
+          csrf={csrf}
+          confirm="Rotate the signing secret"
+        >
+          A new secret signs from now on; the current one also signs for 24 hours, so update the
+          receiver before then.
+        </Confirm>
+        <Confirm
+          label="Delete…"
+          action={`${base}/delete`}
+          csrf={csrf}
+          confirm="Delete this webhook for good"
+        >
+          This cannot be undone: it receives nothing more, and payloads waiting for their next
+          attempt end cancelled.
+        </Confirm>
       </div>
 
       <h2>Last 24 hours</h2>
@@ -293,11 +310,13 @@ export function WebhookPage(props: {
           <figcaption>Deliveries per hour (UTC)</figcaption>
           <DeliveriesChart hours={stats.hours} />
           <Legend items={DELIVERY_LEGEND} />
+          <DeliveriesTable hours={stats.hours} />
         </figure>
         <figure>
           <figcaption>Attempt latency (ms)</figcaption>
           <LatencyChart hours={stats.hours} />
           <Legend items={LATENCY_LEGEND} />
+          <LatencyTable hours={stats.hours} />
         </figure>
       </div>
 
@@ -319,7 +338,7 @@ export function WebhookPage(props: {
             />
           </label>
           {w.hasVerifyToken && (
-            <label>
+            <label class="check">
               <input type="checkbox" name="clearVerifyToken" value="1" /> Remove the verify token
             </label>
           )}
@@ -335,12 +354,12 @@ export function WebhookPage(props: {
             <textarea name="headers" rows={3}></textarea>
           </label>
           {Object.keys(w.headers).length > 0 && (
-            <label>
+            <label class="check">
               <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
           <RateLimitField value={w.rateLimit} />
-          <button type="submit">Save</button>
+          <button type="submit" class="primary">Save</button>
         </PostForm>
       </div>
 
@@ -366,41 +385,45 @@ export function WebhookPage(props: {
         </label>
         <button type="submit">Filter</button>
       </form>
-      <table>
-        <thead>
-          <tr>
-            <th>Payload</th>
-            <th>Event</th>
-            <th>Status</th>
-            <th>Attempts</th>
-            <th>Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.payloads.length === 0 && (
+      <TableBox label="Deliveries">
+        <table id="deliveries">
+          <thead>
             <tr>
-              <td colspan={5}>No deliveries{filter.status || filter.event ? " match" : " yet"}.</td>
+              <th>Payload</th>
+              <th>Event</th>
+              <th>Status</th>
+              <th>Attempts</th>
+              <th>Created</th>
             </tr>
-          )}
-          {props.payloads.map((p) => (
-            <tr data-payload={p.id}>
-              <td>
-                <a href={`/payloads/${p.id}`}>
-                  <code>{p.id}</code>
-                </a>
-              </td>
-              <td>{p.event}</td>
-              <td>
-                <Badge status={p.status} title={p.cancelReason ?? undefined} />
-              </td>
-              <td>{p.attempts}{p.run > 1 ? ` (run ${p.run})` : ""}</td>
-              <td>
-                <Time ms={p.createdAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.payloads.length === 0 && (
+              <tr>
+                <td colspan={5}>
+                  No deliveries{filter.status || filter.event ? " match" : " yet"}.
+                </td>
+              </tr>
+            )}
+            {props.payloads.map((p) => (
+              <tr data-payload={p.id}>
+                <td>
+                  <a href={`/payloads/${p.id}`}>
+                    <code>{p.id}</code>
+                  </a>
+                </td>
+                <td>{p.event}</td>
+                <td>
+                  <Badge status={p.status} title={p.cancelReason ?? undefined} />
+                </td>
+                <td>{p.attempts}{p.run > 1 ? ` (run ${p.run})` : ""}</td>
+                <td>
+                  <Time ms={p.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <p class="pager">
         {filter.cursor && (
           <a href={`${base}${filterQuery({ ...filter, cursor: undefined })}`}>Newest</a>
@@ -419,7 +442,7 @@ export function WebhookPage(props: {
           <label>
             Since <input type="datetime-local" name="since" required />
           </label>
-          <button type="submit">Recover</button>
+          <button type="submit" class="primary">Recover</button>
         </PostForm>
       </div>
     </Page>
@@ -488,44 +511,46 @@ export function PayloadPage(props: {
       </dl>
       {resendable && (
         <PostForm action={`/payloads/${p.id}/resend`} csrf={csrf}>
-          <button type="submit">Resend</button>
+          <button type="submit" class="primary">Resend</button>
         </PostForm>
       )}
       <h2>Attempts</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>Started</th>
-            <th>Answer</th>
-            <th>Latency</th>
-            <th>Response body (first 1 KiB)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.attemptLog.length === 0 && (
+      <TableBox label="Attempts">
+        <table>
+          <thead>
             <tr>
-              <td colspan={5}>No attempt yet.</td>
+              <th>#</th>
+              <th>Started</th>
+              <th>Answer</th>
+              <th>Latency</th>
+              <th>Response body (first 1 KiB)</th>
             </tr>
-          )}
-          {p.attemptLog.map((a) => (
-            <tr class="attempt" data-attempt={`${a.run}.${a.number}`}>
-              <td>
-                {a.number}
-                {a.run > 1 ? ` (run ${a.run})` : ""}
-              </td>
-              <td>
-                <Time ms={a.startedAt} />
-              </td>
-              <td>
-                <strong>{a.responseStatus ?? "error"}</strong> {a.error && <em>{a.error}</em>}
-              </td>
-              <td>{a.durationMs} ms</td>
-              <td>{a.responseBody && <pre>{a.responseBody}</pre>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {p.attemptLog.length === 0 && (
+              <tr>
+                <td colspan={5}>No attempt yet.</td>
+              </tr>
+            )}
+            {p.attemptLog.map((a) => (
+              <tr class="attempt" data-attempt={`${a.run}.${a.number}`}>
+                <td>
+                  {a.number}
+                  {a.run > 1 ? ` (run ${a.run})` : ""}
+                </td>
+                <td>
+                  <Time ms={a.startedAt} />
+                </td>
+                <td>
+                  <strong>{a.responseStatus ?? "error"}</strong> {a.error && <em>{a.error}</em>}
+                </td>
+                <td>{a.durationMs} ms</td>
+                <td>{a.responseBody && <pre>{a.responseBody}</pre>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <h2>Body as last sent</h2>
       {p.body ? <pre class="body" data-body>{pretty(p.body)}</pre> : <p>Not sent yet.</p>}
     </Page>
