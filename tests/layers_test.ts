@@ -239,3 +239,39 @@ Deno.test("one module names workflow ids, task queues and search attributes", as
   if (!exists) found.unshift(`${NAMES_MODULE} does not exist`);
   assertNone(`names are spelled outside ${NAMES_MODULE}`, found);
 });
+
+/** Rules with one home in src/domain: restating them elsewhere is how they drift apart. */
+const RULE_MARKERS = [
+  '"business"', // the plan with webhooks: WEBHOOK_PLAN, hasWebhooks()
+  "=== 200", // only a 200 delivers: isDelivered(), DELIVERED_STATUS
+  "!== 200",
+  "status = 200",
+  'signal: "', // signal, query and update names come from src/temporal/names.ts
+  'Signal<[WebhookRequest]>("',
+  'Query<WebhookState>("',
+];
+
+Deno.test("rules are named once, in src/domain: no plan, delivered status or signal name restated", async () => {
+  const found: string[] = [];
+  for (const dir of SOURCE_DIRS) {
+    for (const path of await sourceFiles(dir)) {
+      if (path.startsWith("src/domain/") || path === NAMES_MODULE) continue;
+      if (path === "src/client/openapi.ts") continue; // generated from the OpenAPI document
+      const code = stripComments(await Deno.readTextFile(new URL(path, ROOT)));
+      found.push(...occurrences(path, code, RULE_MARKERS));
+    }
+  }
+  assertNone("rules restated outside src/domain", found);
+});
+
+Deno.test("packages are reached through their public entry points, never an internal lib/ path", async () => {
+  const found: string[] = [];
+  for (const [path, { edges }] of await graph()) {
+    for (const edge of edges) {
+      if (!edge.project && /^@temporalio\/[^/]+\/lib\//.test(edge.to)) {
+        found.push(`${path} -> ${edge.to}`);
+      }
+    }
+  }
+  assertNone("imports of a package's internals", found);
+});

@@ -14,11 +14,12 @@ import {
 } from "@temporalio/workflow";
 import type { Activities } from "../workers/activities.ts";
 import type { WebhookRequest, WebhookState } from "./types.ts";
+import { LIFECYCLE_CHANGE_SIGNAL, LIFECYCLE_STATE_QUERY } from "../src/temporal/names.ts";
 
 /** Asks for a change of the webhook's state. */
-export const changeSignal = defineSignal<[WebhookRequest]>("change");
+export const changeSignal = defineSignal<[WebhookRequest]>(LIFECYCLE_CHANGE_SIGNAL);
 /** The state the workflow last applied. */
-export const stateQuery = defineQuery<WebhookState>("state");
+export const stateQuery = defineQuery<WebhookState>(LIFECYCLE_STATE_QUERY);
 
 /** Runs before the history grows large; a fresh run starts with the same webhook. */
 const CHANGES_PER_RUN = 500;

@@ -4,6 +4,7 @@
  * reserved platform organization (src/domain/operational_events.ts): created, changed, signed,
  * delivered and deactivated like any webhook.
  */
+import { WEBHOOK_STATUSES } from "../domain/types.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError } from "./errors.ts";
@@ -153,7 +154,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
       summary: "List operational webhooks, newest first",
       security: SECURITY,
       request: {
-        query: PageQuery.extend({ status: z.enum(["active", "deactivated"]).optional() }),
+        query: PageQuery.extend({ status: z.enum(WEBHOOK_STATUSES).optional() }),
       },
       responses: {
         200: jsonResponse(pageOf(WebhookSchema), "A page of operational webhooks"),

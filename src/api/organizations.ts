@@ -1,4 +1,5 @@
 /** `/v1/organizations`: managed with the admin token; an API key may read its own. */
+import { PLANS, WEBHOOK_PLAN } from "../domain/types.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { notFound } from "./errors.ts";
@@ -12,7 +13,7 @@ import { hashToken, newApiKey } from "../domain/secrets.ts";
 import { changeOrganization } from "../usecases/webhook_changes.ts";
 import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
 
-const PlanSchema = z.enum(["free", "pro", "business"]).openapi({ example: "business" });
+const PlanSchema = z.enum(PLANS).openapi({ example: WEBHOOK_PLAN });
 
 const OrganizationSchema = z.object({
   id: z.string(),

@@ -9,23 +9,13 @@ import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonResponse, MASKED, Millis } from "./schemas.ts";
 import type { Payload } from "../db/schema.ts";
+import { CANCEL_REASONS, PAYLOAD_STATUSES } from "../domain/types.ts";
 
 /** A payload's status. */
-export const PayloadStatusSchema = z.enum([
-  "pending",
-  "delivering",
-  "delivered",
-  "failed",
-  "cancelled",
-]).openapi("PayloadStatus");
+export const PayloadStatusSchema = z.enum(PAYLOAD_STATUSES).openapi("PayloadStatus");
 
 /** Why a payload ended `cancelled`. */
-const CancelReasonSchema = z.enum([
-  "webhook_deactivated",
-  "webhook_deleted",
-  "cancelled_by_operator",
-  "terminated_by_operator",
-]).openapi("CancelReason");
+const CancelReasonSchema = z.enum(CANCEL_REASONS).openapi("CancelReason");
 
 /** A payload in a list. */
 export const PayloadSummarySchema = z.object({

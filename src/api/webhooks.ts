@@ -1,4 +1,5 @@
 /** `/v1/webhooks`: an organization's webhooks, their lifecycle and their payloads. */
+import { DEACTIVATION_REASONS, hasWebhooks, WEBHOOK_STATUSES } from "../domain/types.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError, notFound } from "./errors.ts";
@@ -51,8 +52,8 @@ export const WebhookSchema = z.object({
   }),
   rateLimit: RateLimitSchema,
   flowControl: FlowControlSchema,
-  status: z.enum(["active", "deactivated"]),
-  deactivationReason: z.enum(["unreachable", "plan_downgraded", "manual"]).nullable(),
+  status: z.enum(WEBHOOK_STATUSES),
+  deactivationReason: z.enum(DEACTIVATION_REASONS).nullable(),
   deactivatedAt: Millis.nullable(),
   createdAt: Millis,
   updatedAt: Millis,
@@ -122,7 +123,7 @@ export async function requireBusinessPlan(
 ): Promise<void> {
   const org = await db.selectFrom("organizations").select("plan")
     .where("id", "=", organizationId).executeTakeFirstOrThrow();
-  if (org.plan !== "business") {
+  if (!hasWebhooks(org.plan)) {
     throw new ApiError(
       403,
       "plan_required",
@@ -235,7 +236,7 @@ export function webhooksRouter(deps: AppDeps) {
       summary: "List webhooks, newest first",
       security: [{ apiKey: [] }],
       request: {
-        query: PageQuery.extend({ status: z.enum(["active", "deactivated"]).optional() }),
+        query: PageQuery.extend({ status: z.enum(WEBHOOK_STATUSES).optional() }),
       },
       responses: {
         200: jsonResponse(pageOf(WebhookSchema), "A page of webhooks"),

@@ -162,7 +162,9 @@ export function dashboardRouter(options: DashboardOptions) {
     if (!webhook.ok) return webhooksPage(c, { error: errorText(webhook) });
     const status = c.req.query("status");
     const filter: DeliveryFilter = {
-      status: status && PAYLOAD_STATUSES.includes(status) ? status : undefined,
+      status: status && (PAYLOAD_STATUSES as readonly string[]).includes(status)
+        ? status
+        : undefined,
       event: c.req.query("event")?.trim() || undefined,
       cursor: c.req.query("cursor") || undefined,
     };
@@ -226,7 +228,7 @@ export function dashboardRouter(options: DashboardOptions) {
       },
     }, c.env);
     await answer.body?.cancel();
-    const session = answer.status === 200 ? await options.sessions.open(key) : undefined;
+    const session = answer.ok ? await options.sessions.open(key) : undefined;
     if (!session) {
       const error = answer.status === 429
         ? "Too many failed sign-ins from this address; try again in a minute"

@@ -1,4 +1,5 @@
 /** The dashboard's pages, rendered from what the API answered. */
+import { PAYLOAD_STATUSES } from "../domain/types.ts";
 import type { Schemas } from "../client/mod.ts";
 import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
@@ -25,7 +26,7 @@ export interface Flashes {
 }
 
 /** The statuses a payload list can be filtered by. */
-export const PAYLOAD_STATUSES = ["pending", "delivering", "delivered", "failed", "cancelled"];
+export { PAYLOAD_STATUSES };
 
 /** A share as a percentage, or a dash. */
 function percent(rate: number | null): string {

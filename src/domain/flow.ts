@@ -44,11 +44,6 @@ export interface LoadSignal {
   retryAfterMs?: number;
 }
 
-/** Only a 200 delivers a payload (the seed's rule). */
-export function isDelivered(status: number | null): boolean {
-  return status === 200;
-}
-
 /** Reads what an attempt's outcome says about the receiver's load. */
 export function loadSignal(
   status: number | null,

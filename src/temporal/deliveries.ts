@@ -6,6 +6,7 @@ import { TEST_EVENT } from "../domain/event_types.ts";
 import { metrics } from "../metrics.ts";
 import {
   deliveryWorkflowId,
+  LIFECYCLE_CHANGE_SIGNAL,
   lifecycleTaskQueue,
   lifecycleWorkflowId,
   OrganizationIdKey,
@@ -103,7 +104,7 @@ export async function sendWebhookRequest(
     workflowId: lifecycleWorkflowId(webhookId),
     taskQueue: lifecycleTaskQueue(taskQueue),
     args: [{ webhookId }],
-    signal: "change",
+    signal: LIFECYCLE_CHANGE_SIGNAL,
     signalArgs: [request],
     staticSummary: `Lifecycle of webhook ${webhookId}`,
   });

@@ -28,6 +28,10 @@ export const retentionScheduleId = (taskQueue: string) => `herald-retention:${ta
  */
 export const lifecycleTaskQueue = (taskQueue: string) => `${taskQueue}-lifecycle`;
 
+/** The signal that asks a webhook's lifecycle workflow for a change, and its query of the state. */
+export const LIFECYCLE_CHANGE_SIGNAL = "change";
+export const LIFECYCLE_STATE_QUERY = "state";
+
 /** The workflow types, as registered by the worker. */
 export const WorkflowType = {
   deliverPayload: "deliverPayload",

@@ -3,7 +3,7 @@
  * missing namespace stops the start instead of leaving accepted events with no worker.
  */
 import type { Client } from "@temporalio/client";
-import { msToTs } from "@temporalio/common/lib/time.js";
+import { durationOf } from "./durations.ts";
 import { TaskQueueKindValue, TaskQueueTypeValue } from "./task_queues.ts";
 
 /**
@@ -86,7 +86,7 @@ export async function ensureNamespace(client: Client, check: NamespaceCheck): Pr
     await service.registerNamespace({
       namespace,
       description: "Herald's webhook deliveries",
-      workflowExecutionRetentionPeriod: msToTs(retentionMs),
+      workflowExecutionRetentionPeriod: durationOf(retentionMs),
     });
   } catch (err) {
     // Another Herald process created it at the same moment.

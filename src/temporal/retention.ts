@@ -1,11 +1,11 @@
 /** RETENTION in Temporal: the hourly schedule that deletes old rows, and the namespace's own. */
 import { type Client, ScheduleNotFoundError } from "@temporalio/client";
-import { msToTs, optionalTsToMs } from "@temporalio/common/lib/time.js";
 import type { enforceRetention } from "../../workflows/retention.ts";
 import { formatRetention, namespaceRetentionMs } from "../domain/retention.ts";
 import { log } from "../log.ts";
 import { retentionScheduleId, retentionWorkflowId, WorkflowType } from "./names.ts";
 import { upsertSchedule } from "./schedules.ts";
+import { durationOf, millisecondsOf } from "./durations.ts";
 
 /** How often retention runs: rows go within an hour of passing RETENTION. */
 export const RETENTION_EVERY_MS = 3_600_000;
@@ -46,7 +46,7 @@ async function namespaceRetention(client: Client): Promise<number | undefined> {
   const { config } = await client.workflowService.describeNamespace({
     namespace: client.options.namespace,
   });
-  return optionalTsToMs(config?.workflowExecutionRetentionTtl);
+  return millisecondsOf(config?.workflowExecutionRetentionTtl);
 }
 
 /**
@@ -67,7 +67,7 @@ export async function matchNamespaceRetention(
     if (options.update) {
       await client.workflowService.updateNamespace({
         namespace,
-        config: { workflowExecutionRetentionTtl: msToTs(wanted) },
+        config: { workflowExecutionRetentionTtl: durationOf(wanted) },
       });
       return;
     }

@@ -6,11 +6,16 @@
  */
 import { sql } from "kysely";
 import { withinMs } from "../deadline.ts";
-import { isDelivered, loadSignal, type WaitReason } from "../domain/flow.ts";
+import { loadSignal, type WaitReason } from "../domain/flow.ts";
 import { newId } from "../domain/ids.ts";
 import { buildPayloadBody } from "../domain/payload_body.ts";
 import { signWebhook } from "../domain/signature.ts";
-import { type CancelReason, type DeliveryOutcome, OPEN_STATUSES } from "../domain/types.ts";
+import {
+  type CancelReason,
+  type DeliveryOutcome,
+  isDelivered,
+  OPEN_STATUSES,
+} from "../domain/types.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import type {

@@ -1,4 +1,5 @@
 /** Recording an event and its payloads in one transaction, then starting their deliveries. */
+import { WEBHOOK_PLAN } from "../domain/types.ts";
 import { sql, type Transaction } from "kysely";
 import type { Database, JsonObject, Webhook } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
@@ -45,7 +46,7 @@ export async function recordEvent(
     .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
     .select(["webhooks.id", "webhooks.url"])
     .where("webhooks.organization_id", "=", event.organizationId)
-    .where("organizations.plan", "=", "business")
+    .where("organizations.plan", "=", WEBHOOK_PLAN)
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
     .orderBy("webhooks.created_at").execute();

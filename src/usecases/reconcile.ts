@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely";
 import { log } from "../log.ts";
-import { OPEN_STATUSES } from "../domain/types.ts";
+import { OPEN_STATUSES, WEBHOOK_PLAN } from "../domain/types.ts";
 import { WorkflowType } from "../temporal/names.ts";
 import type { UseCaseDeps } from "./deps.ts";
 import { startDeliveries } from "./events.ts";
@@ -172,7 +172,7 @@ export async function resendWebhookRequests(
   const strays = await db.selectFrom("webhooks")
     .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
     .select("webhooks.id")
-    .where("organizations.plan", "!=", "business")
+    .where("organizations.plan", "!=", WEBHOOK_PLAN)
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(({ not, exists, selectFrom }) =>
       not(exists(

@@ -8,7 +8,9 @@ import type { Database } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import {
   type CancelReason,
+  hasWebhooks,
   OPEN_STATUSES,
+  type Plan,
   type WebhookChange,
   type WebhookState,
 } from "../domain/types.ts";
@@ -84,13 +86,13 @@ export async function requestWebhookChange(
 export async function changeOrganization(
   deps: UseCaseDeps,
   organizationId: string,
-  change: { plan?: "free" | "pro" | "business"; name?: string },
+  change: { plan?: Plan; name?: string },
 ) {
   const { organization, requests } = await deps.db.transaction().execute(async (tx) => {
     const organization = await tx.updateTable("organizations")
       .set({ ...change, updated_at: Date.now() })
       .where("id", "=", organizationId).returningAll().executeTakeFirst();
-    if (!organization || organization.plan === "business") return { organization, requests: [] };
+    if (!organization || hasWebhooks(organization.plan)) return { organization, requests: [] };
     const active = await tx.selectFrom("webhooks").select("id")
       .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
       .where("status", "=", "active").execute();
@@ -159,7 +161,7 @@ export async function applyWebhookRequest(
       const org = await tx.selectFrom("webhooks")
         .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
         .select("organizations.plan").where("webhooks.id", "=", webhookId).executeTakeFirst();
-      if (org?.plan === "business") {
+      if (org && hasWebhooks(org.plan)) {
         const changed = await tx.updateTable("webhooks")
           .set({
             status: "active",

@@ -1,4 +1,5 @@
 /** How a webhook is doing: its deliveries and attempts hour by hour over the last 24 hours. */
+import { DELIVERED_STATUS } from "../domain/types.ts";
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.ts";
 
@@ -78,7 +79,9 @@ export async function webhookStats(
     .select([
       bucket("attempts.started_at").as("bucket"),
       sql<number>`count(*)::int`.as("count"),
-      sql<number>`count(*) filter (where attempts.response_status = 200)::int`.as("succeeded"),
+      sql<number>`count(*) filter (where attempts.response_status = ${DELIVERED_STATUS})::int`.as(
+        "succeeded",
+      ),
       sql<number | null>`percentile_cont(0.5) within group (order by attempts.duration_ms)::float8`
         .as("p50"),
       sql<number | null>`percentile_cont(0.95) within group (order by attempts.duration_ms)::float8`
