@@ -109,7 +109,7 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
           burst.runs.map((r: any) =>
             `rateLimit ${
               r.rateLimit ?? "none"
-            }: ${r.delivered}/${r.contacts} delivered, ${r.limited} answers 429, peak ${r.peakPerSecond} POSTs/s, last delivery after ${r.lastDeliverySeconds} s (import ${r.importSeconds} s), webhook ${
+            }: ${r.delivered}/${r.contacts} delivered, ${r.limited} answers 429, peak ${r.peakPerSecond} POSTs/s received (${r.peakPerSecondSent} sent, by Herald's clock), last delivery after ${r.lastDeliverySeconds} s (import ${r.importSeconds} s), webhook ${
               r.webhookActive ? "active" : "deactivated"
             }`
           ).join("<br>")} | ${res(burst, three)} |`,

@@ -308,6 +308,11 @@ async function burstInto(rateLimit: number | null, contacts: number) {
     active = (await call("GET", `/v1/webhooks/${webhook.body.id}`, key)).body.status === "active";
   }
   const last = Math.max(...sink.deliveredAt.values());
+  // When Herald claimed each attempt (its own clock, just before the POST), beside when the
+  // receiver, in this busy process, got it.
+  const claimed = await observer.db.selectFrom("attempts")
+    .innerJoin("payloads", "payloads.id", "attempts.payload_id")
+    .select("attempts.started_at").where("payloads.webhook_id", "=", webhook.body.id).execute();
   const run = {
     rateLimit,
     contacts,
@@ -315,6 +320,7 @@ async function burstInto(rateLimit: number | null, contacts: number) {
     delivered: sink.deliveredAt.size,
     limited: sink.limited,
     peakPerSecond: peakPerSecond(sink.arrivals),
+    peakPerSecondSent: peakPerSecond(claimed.map((row) => Number(row.started_at))),
     lastDeliverySeconds: round((last - started) / 1000),
     webhookActive: (await call("GET", `/v1/webhooks/${webhook.body.id}`, key)).body.status ===
       "active",
