@@ -1276,7 +1276,7 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
 	UpdateOperationalWebhook(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ActivateOperationalWebhook Reactivate an operational webhook (a signal to its lifecycle workflow)
+	// ActivateOperationalWebhook Reactivate an operational webhook (applied by its lifecycle workflow)
 	//
 	// Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
 	ActivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1416,7 +1416,7 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhook(ctx context.Context, id string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ActivateWebhook Reactivate a webhook (a signal to its lifecycle workflow)
+	// ActivateWebhook Reactivate a webhook (applied by its lifecycle workflow)
 	//
 	// Corresponds with POST /v1/webhooks/{id}/activate (the `ActivateWebhook` operationId).
 	ActivateWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1756,7 +1756,7 @@ func (c *Client) UpdateOperationalWebhook(ctx context.Context, id string, body U
 	return c.Client.Do(req)
 }
 
-// ActivateOperationalWebhook Reactivate an operational webhook (a signal to its lifecycle workflow)
+// ActivateOperationalWebhook Reactivate an operational webhook (applied by its lifecycle workflow)
 //
 // Corresponds with POST /v1/operational-webhooks/{id}/activate (the `ActivateOperationalWebhook` operationId).
 func (c *Client) ActivateOperationalWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2116,7 +2116,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, id string, body UpdateWebhoo
 	return c.Client.Do(req)
 }
 
-// ActivateWebhook Reactivate a webhook (a signal to its lifecycle workflow)
+// ActivateWebhook Reactivate a webhook (applied by its lifecycle workflow)
 //
 // Corresponds with POST /v1/webhooks/{id}/activate (the `ActivateWebhook` operationId).
 func (c *Client) ActivateWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4090,7 +4090,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/operational-webhooks/{id} (the `UpdateOperationalWebhook` operationId).
 	UpdateOperationalWebhookWithResponse(ctx context.Context, id string, body UpdateOperationalWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOperationalWebhookResponse, error)
 
-	// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (a signal to its lifecycle workflow)
+	// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (applied by its lifecycle workflow)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4254,7 +4254,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithResponse(ctx context.Context, id string, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 
-	// ActivateWebhookWithResponse Reactivate a webhook (a signal to its lifecycle workflow)
+	// ActivateWebhookWithResponse Reactivate a webhook (applied by its lifecycle workflow)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7137,7 +7137,7 @@ func (c *ClientWithResponses) UpdateOperationalWebhookWithResponse(ctx context.C
 	return ParseUpdateOperationalWebhookResponse(rsp)
 }
 
-// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (a signal to its lifecycle workflow)
+// ActivateOperationalWebhookWithResponse Reactivate an operational webhook (applied by its lifecycle workflow)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7433,7 +7433,7 @@ func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, id 
 	return ParseUpdateWebhookResponse(rsp)
 }
 
-// ActivateWebhookWithResponse Reactivate a webhook (a signal to its lifecycle workflow)
+// ActivateWebhookWithResponse Reactivate a webhook (applied by its lifecycle workflow)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7995,6 +7995,9 @@ func ParseDeleteOperationalWebhookResponse(rsp *http.Response) (*DeleteOperation
 	}
 
 	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -8821,6 +8824,9 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 

@@ -22,10 +22,10 @@ import {
 import { decodeCursor, toPage } from "./pagination.ts";
 import { EventTypesSchema } from "./webhook_fields.ts";
 import {
+  changeAnswer,
   checkWebhookUrl,
   findWebhook,
   presentWebhook,
-  waitForStatus,
   WebhookSchema,
 } from "./webhooks.ts";
 import { MAX_URL_LENGTH } from "../domain/url_policy.ts";
@@ -246,14 +246,17 @@ export function operationalWebhooksRouter(deps: AppDeps) {
       summary: "Delete an operational webhook; its waiting payloads end cancelled",
       security: SECURITY,
       request: { params: IdParam },
-      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
+      responses: {
+        204: { description: "Deleted" },
+        202: { description: "Accepted; the deletion has not been applied yet" },
+        ...errorResponses(401, 404),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
       await find(id);
-      await requestWebhookChange(useCases, id, { kind: "delete" });
-      await waitForStatus(db, id, (w) => w.deleted_at !== null);
-      return c.body(null, 204);
+      const applied = await requestWebhookChange(useCases, id, { kind: "delete" });
+      return c.body(null, applied ? 204 : 202);
     },
   );
 
@@ -266,7 +269,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
         tags: TAGS,
         operationId: activate ? "activateOperationalWebhook" : "deactivateOperationalWebhook",
         summary: activate
-          ? "Reactivate an operational webhook (a signal to its lifecycle workflow)"
+          ? "Reactivate an operational webhook (applied by its lifecycle workflow)"
           : "Deactivate an operational webhook (reason manual)",
         security: SECURITY,
         request: { params: IdParam },
@@ -275,14 +278,13 @@ export function operationalWebhooksRouter(deps: AppDeps) {
       async (c) => {
         const { id } = c.req.valid("param");
         await find(id);
-        await requestWebhookChange(
+        const applied = await requestWebhookChange(
           useCases,
           id,
           activate ? { kind: "reactivate" } : { kind: "deactivate", reason: "manual" },
         );
-        const want = activate ? "active" : "deactivated";
-        const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === want);
-        return c.json(presentWebhook(webhook), settled ? 200 : 202);
+        const { body, status } = await changeAnswer(db, id, applied);
+        return c.json(body, status);
       },
     );
   }

@@ -8,13 +8,7 @@ import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import {
-  findWebhook,
-  presentWebhook,
-  requireBusinessPlan,
-  waitForStatus,
-  WebhookSchema,
-} from "./webhooks.ts";
+import { changeAnswer, findWebhook, requireBusinessPlan, WebhookSchema } from "./webhooks.ts";
 import { recoverPayloads } from "../usecases/resend.ts";
 import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
 import { formatRetention } from "../domain/retention.ts";
@@ -52,7 +46,7 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       path: "/{id}/activate",
       tags: ["Webhooks"],
       operationId: "activateWebhook",
-      summary: "Reactivate a webhook (a signal to its lifecycle workflow)",
+      summary: "Reactivate a webhook (applied by its lifecycle workflow)",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
       responses: { ...stateResponses, ...errorResponses(401, 403, 404) },
@@ -62,9 +56,9 @@ export function webhookLifecycleRouter(deps: AppDeps) {
       const { id } = c.req.valid("param");
       await findWebhook(db, organizationId, id);
       await requireBusinessPlan(db, organizationId, "Reactivation");
-      await requestWebhookChange(useCases, id, { kind: "reactivate" });
-      const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "active");
-      return c.json(presentWebhook(webhook), settled ? 200 : 202);
+      const applied = await requestWebhookChange(useCases, id, { kind: "reactivate" });
+      const { body, status } = await changeAnswer(db, id, applied);
+      return c.json(body, status);
     },
   );
 
@@ -82,9 +76,12 @@ export function webhookLifecycleRouter(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       await findWebhook(db, c.get("organizationId"), id);
-      await requestWebhookChange(useCases, id, { kind: "deactivate", reason: "manual" });
-      const { webhook, settled } = await waitForStatus(db, id, (w) => w.status === "deactivated");
-      return c.json(presentWebhook(webhook), settled ? 200 : 202);
+      const applied = await requestWebhookChange(useCases, id, {
+        kind: "deactivate",
+        reason: "manual",
+      });
+      const { body, status } = await changeAnswer(db, id, applied);
+      return c.json(body, status);
     },
   );
 

@@ -1,5 +1,10 @@
 /** `/v1/webhooks`: an organization's webhooks, their lifecycle and their payloads. */
-import { DEACTIVATION_REASONS, hasWebhooks, WEBHOOK_STATUSES } from "../domain/types.ts";
+import {
+  DEACTIVATION_REASONS,
+  hasWebhooks,
+  WEBHOOK_STATUSES,
+  type WebhookState,
+} from "../domain/types.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError, notFound } from "./errors.ts";
@@ -132,22 +137,18 @@ export async function requireBusinessPlan(
   }
 }
 
-/** How long activate, deactivate and delete wait for the lifecycle workflow before answering 202. */
-export const LIFECYCLE_WAIT_MS = 5_000;
-/** Waits until the lifecycle workflow applied a change, for LIFECYCLE_WAIT_MS at most. */
-export async function waitForStatus(
+/**
+ * The answer to a change of a webhook's state: 200 with the webhook as its lifecycle workflow left
+ * it, or 202 with it as it is while the change is not applied yet.
+ */
+export async function changeAnswer(
   db: Kysely<Database>,
   id: string,
-  done: (w: Webhook) => boolean,
-): Promise<{ webhook: Webhook; settled: boolean }> {
-  const deadline = Date.now() + LIFECYCLE_WAIT_MS;
-  for (;;) {
-    const webhook = await db.selectFrom("webhooks").selectAll().where("id", "=", id)
-      .executeTakeFirstOrThrow();
-    if (done(webhook)) return { webhook, settled: true };
-    if (Date.now() > deadline) return { webhook, settled: false };
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  applied: WebhookState | undefined,
+): Promise<{ body: ReturnType<typeof presentWebhook>; status: 200 | 202 }> {
+  const webhook = await db.selectFrom("webhooks").selectAll().where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  return { body: presentWebhook(webhook), status: applied ? 200 : 202 };
 }
 
 /** Builds the webhooks router. */
@@ -339,15 +340,18 @@ export function webhooksRouter(deps: AppDeps) {
       summary: "Delete a webhook; its waiting payloads end cancelled",
       security: [{ apiKey: [] }],
       request: { params: IdParam },
-      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
+      responses: {
+        204: { description: "Deleted" },
+        202: { description: "Accepted; the deletion has not been applied yet" },
+        ...errorResponses(401, 404),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
       await find(c.get("organizationId"), id);
       // The request is recorded before it is signalled: it is applied even after a crash.
-      await requestWebhookChange(useCaseDeps(deps), id, { kind: "delete" });
-      await waitForStatus(db, id, (w) => w.deleted_at !== null);
-      return c.body(null, 204);
+      const applied = await requestWebhookChange(useCaseDeps(deps), id, { kind: "delete" });
+      return c.body(null, applied ? 204 : 202);
     },
   );
 

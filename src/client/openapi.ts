@@ -128,7 +128,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reactivate an operational webhook (a signal to its lifecycle workflow) */
+        /** Reactivate an operational webhook (applied by its lifecycle workflow) */
         post: operations["activateOperationalWebhook"];
         delete?: never;
         options?: never;
@@ -362,7 +362,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reactivate a webhook (a signal to its lifecycle workflow) */
+        /** Reactivate a webhook (applied by its lifecycle workflow) */
         post: operations["activateWebhook"];
         delete?: never;
         options?: never;
@@ -1345,6 +1345,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Accepted; the deletion has not been applied yet */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Deleted */
             204: {
                 headers: {
@@ -2297,6 +2304,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Accepted; the deletion has not been applied yet */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Deleted */
             204: {
                 headers: {

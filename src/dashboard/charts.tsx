@@ -197,12 +197,14 @@ function ChartData(props: { title: string; head: string[]; rows: (string | numbe
         <table>
           <thead>
             <tr>
-              {props.head.map((h, i) => <th class={i > 0 ? "number" : undefined}>{h}</th>)}
+              {props.head.map((h, i) => <th key={i} class={i > 0 ? "number" : undefined}>{h}</th>)}
             </tr>
           </thead>
           <tbody>
             {props.rows.map((row) => (
-              <tr>{row.map((cell, i) => <td class={i > 0 ? "number" : undefined}>{cell}</td>)}</tr>
+              <tr>
+                {row.map((cell, i) => <td key={i} class={i > 0 ? "number" : undefined}>{cell}</td>)}
+              </tr>
             ))}
           </tbody>
         </table>

@@ -1,12 +1,18 @@
 /** How Herald asks Temporal for work: starting deliveries, sending webhook change requests. */
-import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
+import {
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+} from "@temporalio/client";
 import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
+import type { WebhookState } from "../domain/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
 import { TEST_EVENT } from "../domain/event_types.ts";
 import { metrics } from "../metrics.ts";
 import {
   deliveryWorkflowId,
   LIFECYCLE_CHANGE_SIGNAL,
+  LIFECYCLE_CHANGE_UPDATE,
   lifecycleTaskQueue,
   lifecycleWorkflowId,
   OrganizationIdKey,
@@ -107,5 +113,34 @@ export async function sendWebhookRequest(
     signal: LIFECYCLE_CHANGE_SIGNAL,
     signalArgs: [request],
     staticSummary: `Lifecycle of webhook ${webhookId}`,
+  });
+}
+
+/**
+ * Asks a webhook's lifecycle workflow (started if needed) for a recorded change and answers with
+ * the state the workflow applied: an update-with-start, so the caller waits for the change itself
+ * rather than watching the database.
+ */
+export async function applyWebhookChange(
+  client: Client,
+  taskQueue: string,
+  webhookId: string,
+  request: WebhookRequest,
+): Promise<WebhookState> {
+  const start = new WithStartWorkflowOperation(WorkflowType.webhookLifecycle, {
+    workflowId: lifecycleWorkflowId(webhookId),
+    taskQueue: lifecycleTaskQueue(taskQueue),
+    args: [{ webhookId }],
+    workflowIdConflictPolicy: "USE_EXISTING",
+    staticSummary: `Lifecycle of webhook ${webhookId}`,
+  });
+  return await client.workflow.executeUpdateWithStart<
+    (input: { webhookId: string }) => Promise<WebhookState>,
+    WebhookState,
+    [WebhookRequest]
+  >(LIFECYCLE_CHANGE_UPDATE, {
+    args: [request],
+    updateId: request.requestId,
+    startWorkflowOperation: start,
   });
 }

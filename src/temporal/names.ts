@@ -28,8 +28,13 @@ export const retentionScheduleId = (taskQueue: string) => `herald-retention:${ta
  */
 export const lifecycleTaskQueue = (taskQueue: string) => `${taskQueue}-lifecycle`;
 
-/** The signal that asks a webhook's lifecycle workflow for a change, and its query of the state. */
+/**
+ * A webhook's lifecycle workflow: the signal that asks it for a change (the reconciler's and
+ * bulk changes'), the update that asks and answers with the state applied (the API's), and its
+ * query of the state.
+ */
 export const LIFECYCLE_CHANGE_SIGNAL = "change";
+export const LIFECYCLE_CHANGE_UPDATE = "applyChange";
 export const LIFECYCLE_STATE_QUERY = "state";
 
 /** The workflow types, as registered by the worker. */

@@ -15,7 +15,12 @@ import {
   type WebhookState,
 } from "../domain/types.ts";
 import type { WebhookRequest } from "../../workflows/types.ts";
-import { type DeliveryStart, sendWebhookRequest } from "../temporal/deliveries.ts";
+import {
+  applyWebhookChange,
+  type DeliveryStart,
+  sendWebhookRequest,
+} from "../temporal/deliveries.ts";
+import { withinMs } from "../deadline.ts";
 import { webhookDeactivated, webhookReactivated } from "../domain/operational_events.ts";
 import { recordOperationalEvent, webhookFacts } from "./operational_events.ts";
 import { startSoon } from "./events.ts";
@@ -69,13 +74,37 @@ export async function sendWebhookRequests(
   }));
 }
 
-/** Records and signals one change of one webhook. */
+/** How long a change asked by the API may take to apply before the API answers 202. */
+export const LIFECYCLE_WAIT_MS = 5_000;
+
+/**
+ * Records one change of one webhook and asks its lifecycle workflow to apply it, answering with
+ * the state applied; undefined when it was not applied within LIFECYCLE_WAIT_MS (the workflow
+ * still applies it, or the reconciler sends the recorded request again).
+ */
 export async function requestWebhookChange(
   deps: UseCaseDeps,
   webhookId: string,
   change: WebhookChange,
-): Promise<void> {
-  await sendWebhookRequests(deps, await recordWebhookRequests(deps.db, [webhookId], change));
+): Promise<WebhookState | undefined> {
+  const [request] = await recordWebhookRequests(deps.db, [webhookId], change);
+  try {
+    return await withinMs(
+      applyWebhookChange(deps.temporal, deps.taskQueue, webhookId, {
+        requestId: request!.requestId,
+        change,
+      }),
+      LIFECYCLE_WAIT_MS,
+      "the webhook's lifecycle workflow",
+    );
+  } catch (err) {
+    log.warn("a webhook change is not applied yet; the reconciler sends it again if needed", {
+      webhookId,
+      requestId: request!.requestId,
+      error: String(err),
+    });
+    return undefined;
+  }
 }
 
 /**
