@@ -19,7 +19,7 @@ import {
   pageOf,
   PageQuery,
 } from "./schemas.ts";
-import { decodeCursor, toPage } from "./pagination.ts";
+import { decodeCursor, olderThan, toPage } from "./pagination.ts";
 import { EventTypesSchema } from "./webhook_fields.ts";
 import {
   changeAnswer,
@@ -167,14 +167,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
       let query = db.selectFrom("webhooks").selectAll()
         .where("organization_id", "=", PLATFORM).where("deleted_at", "is", null);
       if (status) query = query.where("status", "=", status);
-      if (after) {
-        query = query.where((eb) =>
-          eb.or([
-            eb("created_at", "<", after.createdAt),
-            eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
-          ])
-        );
-      }
+      if (after) query = query.where(olderThan(after, { createdAt: "created_at", id: "id" }));
       const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
         .limit(limit + 1).execute();
       return c.json(toPage(rows, limit, (w) => presentWebhook(w)), 200);

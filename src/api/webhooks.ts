@@ -21,7 +21,7 @@ import {
   pageOf,
   PageQuery,
 } from "./schemas.ts";
-import { decodeCursor, toPage } from "./pagination.ts";
+import { decodeCursor, olderThan, toPage } from "./pagination.ts";
 import { PayloadStatusSchema, PayloadSummarySchema, presentPayloadSummary } from "./payloads.ts";
 import type { Kysely } from "kysely";
 import type { Database, Webhook } from "../db/schema.ts";
@@ -250,14 +250,7 @@ export function webhooksRouter(deps: AppDeps) {
       let query = db.selectFrom("webhooks").selectAll()
         .where("organization_id", "=", c.get("organizationId")).where("deleted_at", "is", null);
       if (status) query = query.where("status", "=", status);
-      if (after) {
-        query = query.where((eb) =>
-          eb.or([
-            eb("created_at", "<", after.createdAt),
-            eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
-          ])
-        );
-      }
+      if (after) query = query.where(olderThan(after, { createdAt: "created_at", id: "id" }));
       const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
         .limit(limit + 1).execute();
       const flows = await flowViews(db, rows.map((w) => w.id));
@@ -387,14 +380,8 @@ export function webhooksRouter(deps: AppDeps) {
       if (status) query = query.where("payloads.status", "=", status);
       if (event) query = query.where("events.type", "=", event);
       if (after) {
-        query = query.where((eb) =>
-          eb.or([
-            eb("payloads.created_at", "<", after.createdAt),
-            eb.and([
-              eb("payloads.created_at", "=", after.createdAt),
-              eb("payloads.id", "<", after.id),
-            ]),
-          ])
+        query = query.where(
+          olderThan(after, { createdAt: "payloads.created_at", id: "payloads.id" }),
         );
       }
       const rows = await query.orderBy("payloads.created_at", "desc")
