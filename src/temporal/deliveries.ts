@@ -5,7 +5,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
 } from "@temporalio/client";
 import type { Context } from "@opentelemetry/api";
-import { inTraceContext } from "../traces/spans.ts";
+import { inTraceContext } from "../traces/context.ts";
 import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
 import type { WebhookState } from "../domain/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";

@@ -3,14 +3,7 @@
  * attempt. Used only when traces are on (the SDK is installed); URLs appear as `redactUrl` writes
  * them, and requests by their route pattern, never their path or query.
  */
-import {
-  type Context,
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { isDelivered } from "../domain/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
@@ -41,16 +34,6 @@ export function traceRequests(): MiddlewareHandler {
       span.end();
     }
   };
-}
-
-/** The trace context a call runs in, kept with work that starts later (a queued start). */
-export function currentTraceContext(): Context {
-  return context.active();
-}
-
-/** Runs `fn` in a trace context kept earlier, or in the current one when there is none. */
-export function inTraceContext<T>(kept: Context | undefined, fn: () => T): T {
-  return kept ? context.with(kept, fn) : fn();
 }
 
 /** The destination with a client span around each POST: status, duration, the redacted URL. */

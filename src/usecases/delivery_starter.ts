@@ -7,7 +7,7 @@ import type { DeliveryStart } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
 import { startDeliveries } from "./events.ts";
-import { currentTraceContext } from "../traces/spans.ts";
+import { currentTraceContext } from "../traces/context.ts";
 
 /** How many payloads one round of starts takes (each round starts at most 32 at once). */
 const ROUND = 256;
