@@ -259,6 +259,30 @@ async function publishAndCheckTrace(processes: "apart" | "together") {
     }
     assert.equal(failed.run.status.code, ERROR, "the failed delivery's workflow ends in error");
 
+    // A change through the API (an update-with-start of the webhook's lifecycle) is traced from
+    // its request into the lifecycle workflow.
+    const deactivated = await callApi(apiUrl, "POST", `/v1/webhooks/${goodId}/deactivate`, apiKey);
+    assert.equal(deactivated.status, 200, JSON.stringify(deactivated.body));
+    assert.equal(deactivated.body.status, "deactivated");
+    const change = await waitFor(
+      "the span of the deactivation",
+      () => otlp.spans.find((s) => s.name === "POST /v1/webhooks/:id/deactivate"),
+    );
+    const update = await waitFor(
+      "the update-with-start under it",
+      () =>
+        traceOf(otlp.spans, change.traceId).childrenOf(change)
+          .find((s) => s.name.startsWith("UpdateWithStartWorkflow:")),
+    );
+    await waitFor(
+      "the lifecycle's handling of the update",
+      () =>
+        traceOf(otlp.spans, change.traceId).all.some((s) =>
+          s.name.startsWith("HandleUpdate:") && s.service === workerService
+        ),
+    );
+    assert.equal(update.service, apiService);
+
     // No secret and no full URL anywhere, in any span received (the whole run's, not just this
     // trace's), in names, attributes or status messages.
     for (const span of otlp.spans) {
