@@ -8,9 +8,11 @@ COPY deno.json deno.lock ./
 RUN deno install --frozen
 
 COPY . .
-# The workflow bundle is built here once, so a worker starts without running the bundler.
-RUN deno cache main.ts \
+# The workflow bundles (plain, and with the tracing interceptors for OTEL_EXPORTER_OTLP_ENDPOINT)
+# are built here once, so a worker starts without running the bundler.
+RUN deno cache main.ts src/traces/sdk.ts \
   && deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi workers/bundle.ts \
+  && deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi workers/bundle.ts --traced \
   && chown -R deno:deno /app
 USER deno
 

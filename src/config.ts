@@ -1,6 +1,7 @@
 /** Herald's configuration: every environment variable, parsed once by one zod schema. */
 import { z } from "zod";
 import { parseNetworks } from "./domain/url_policy.ts";
+import { tracesRequested } from "./traces/mod.ts";
 
 /**
  * The seed's delivery rule: "retries a failed send 5 times 5 s apart".
@@ -137,6 +138,13 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: port(9464),
   MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  // Deno's own OpenTelemetry records each request's full URL; Herald sends traces itself.
+  OTEL_DENO: z.string().optional().refine(
+    (v) => !["true", "1"].includes(v?.trim().toLowerCase() ?? ""),
+    "must not be set: Deno's own OpenTelemetry records the full URL of every request, and " +
+      "webhook URLs carry secrets; Herald sends its traces itself once " +
+      "OTEL_EXPORTER_OTLP_ENDPOINT is set",
+  ),
 });
 
 /** Herald's parsed configuration. */
@@ -179,6 +187,8 @@ export interface Config {
   apiRateLimit: number;
   /** The bearer token /metrics requires; unset leaves it open. */
   metricsToken: string | undefined;
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set): see src/traces/. */
+  traces: boolean;
   /** Port of the worker's /healthz, /readyz and /metrics when it runs without the API. */
   workerMetricsPort: number;
   /** Failed authentications per minute per client address; 0 turns the throttle off. */
@@ -244,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     apiRateLimit: e.API_RATE_LIMIT,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     metricsToken: e.METRICS_TOKEN,
+    traces: tracesRequested(env),
     trustProxy: e.TRUST_PROXY,
     publicHosts: e.PUBLIC_HOSTS,
     workerMetricsPort: e.WORKER_METRICS_PORT,

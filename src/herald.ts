@@ -18,6 +18,7 @@ import { ensureNamespace } from "./temporal/namespace.ts";
 import { checkPortsFree, httpUrl, type PortUse, serveOn } from "./ports.ts";
 import { workerProbesApp } from "./api/probes.ts";
 import { DeliveryStarter } from "./usecases/delivery_starter.ts";
+import { startTracing, type Tracing } from "./traces/mod.ts";
 
 /** How long a stop waits for queued workflow starts; the reconciler starts what is left. */
 const STARTER_DRAIN_MS = 10_000;
@@ -193,9 +194,17 @@ export async function startHerald(config: Config, options: StartOptions): Promis
       apiKey: config.temporal.apiKey,
       tls: config.temporal.tls,
     };
+    let tracing: Tracing | undefined;
+    if (config.traces) {
+      tracing = await startTracing();
+      // Last of all: the spans of the stop itself are sent too.
+      const installed = tracing;
+      cleanups.unshift(() => installed.flush());
+      progress("Sending traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT).");
+    }
     const connection = await connectTemporal(target);
     cleanups.push(() => connection.close());
-    const temporal = temporalClient(connection, target.namespace);
+    const temporal = temporalClient(connection, target.namespace, tracing?.clientInterceptors);
     await ensureNamespace(temporal, {
       address,
       create: config.temporal.createNamespace,
@@ -238,6 +247,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         urlPolicy: config.delivery,
         delivery: config.delivery,
         resolve: options.resolve,
+        tracing,
       });
       await ensureReconcilerSchedule(
         temporal,
@@ -264,7 +274,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
         // task comes back with its start.
         delivery: { ...config.delivery, eagerStart: !!localWorker },
         beforeStart: options.beforeStart,
-      });
+      }, { traced: !!tracing });
       // Stops after the server (whose requests may still queue starts) and before the connection.
       cleanups.push(() => starter.close(STARTER_DRAIN_MS));
       const app = createApp({

@@ -4,6 +4,10 @@
  * Bundling loads webpack, which keeps well over 100 MB of the process's memory once it has run.
  * So a worker takes the bundle from a cache file named after a hash of the workflow sources and
  * the SDK version, and builds a missing one in a child process (this module as a script).
+ *
+ * With traces on, the bundle also holds the SDK's OpenTelemetry workflow interceptors (spans for
+ * the workflow and the activities it schedules, sent out through a sink); workflow code itself
+ * stays the same, and so do its commands.
  */
 import { bundleWorkflowCode } from "@temporalio/worker";
 import { log } from "../src/log.ts";
@@ -16,10 +20,22 @@ export interface WorkflowBundle {
   code: string;
 }
 
+/** The SDK's workflow interceptors for OpenTelemetry, bundled when traces are on. */
+const TRACING_INTERCEPTORS = new URL(
+  "node_modules/@temporalio/interceptors-opentelemetry/lib/workflow-interceptors.js",
+  PROJECT_DIR,
+).pathname;
+
+/** Which bundle: with or without the tracing interceptors. */
+export interface BundleKind {
+  traced?: boolean;
+}
+
 /** Bundles `workflows/` in this process. */
-export async function bundleInProcess(): Promise<WorkflowBundle> {
+export async function bundleInProcess(kind: BundleKind = {}): Promise<WorkflowBundle> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: new URL("mod.ts", WORKFLOWS_DIR).pathname,
+    workflowInterceptorModules: kind.traced ? [TRACING_INTERCEPTORS] : [],
     logger: {
       trace() {},
       debug() {},
@@ -38,31 +54,39 @@ const SHARED_SOURCES = ["src/temporal/names.ts"];
  * The cache file of the current sources: a hash of every workflow file, the shared files they
  * import and the SDK version. `root` is the project whose sources are hashed.
  */
-export async function bundleCacheFile(root: URL = PROJECT_DIR): Promise<string> {
+export async function bundleCacheFile(
+  root: URL = PROJECT_DIR,
+  kind: BundleKind = {},
+): Promise<string> {
   const workflowsDir = new URL("workflows/", root);
   const names = [...Deno.readDirSync(workflowsDir)].map((e) => e.name).filter((n) =>
     n.endsWith(".ts")
   ).sort().map((n) => `workflows/${n}`);
   const imports = JSON.parse(await Deno.readTextFile(new URL("deno.json", PROJECT_DIR))).imports;
   let text = `${imports["@temporalio/workflow"]}\n${imports["@temporalio/worker"]}\n`;
+  if (kind.traced) text += `${imports["@temporalio/interceptors-opentelemetry"]}\n`;
   for (const name of [...names, ...SHARED_SOURCES]) {
     text += `${name}\n${await Deno.readTextFile(new URL(name, root))}\n`;
   }
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const hash = [...new Uint8Array(digest)].slice(0, 8).map((b) => b.toString(16).padStart(2, "0"))
     .join("");
-  return new URL(`node_modules/.cache/herald/workflows-${hash}.js`, PROJECT_DIR).pathname;
+  const suffix = kind.traced ? "-traced" : "";
+  return new URL(`node_modules/.cache/herald/workflows-${hash}${suffix}.js`, PROJECT_DIR).pathname;
 }
 
-let loaded: Promise<WorkflowBundle> | undefined;
+const loaded = new Map<boolean, Promise<WorkflowBundle>>();
 
 /**
  * The bundle of the current workflow sources, once per process: from the cache file, else built
  * into it by a child process; in this process when neither works (a read-only project, say).
  */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  loaded ??= (async () => {
-    const file = await bundleCacheFile();
+export function workflowBundle(kind: BundleKind = {}): Promise<WorkflowBundle> {
+  const traced = !!kind.traced;
+  const cached = loaded.get(traced);
+  if (cached) return cached;
+  const loading = (async () => {
+    const file = await bundleCacheFile(PROJECT_DIR, kind);
     try {
       return { code: await Deno.readTextFile(file) };
     } catch {
@@ -79,6 +103,7 @@ export function workflowBundle(): Promise<WorkflowBundle> {
           "--allow-ffi",
           new URL(import.meta.url).pathname,
           file,
+          ...(traced ? ["--traced"] : []),
         ],
         stdout: "null",
         stderr: "piped",
@@ -89,17 +114,20 @@ export function workflowBundle(): Promise<WorkflowBundle> {
       log.warn("could not build the workflow bundle in a child process; bundling here", {
         error: String(err),
       });
-      return await bundleInProcess();
+      return await bundleInProcess(kind);
     }
   })();
-  loaded.catch(() => (loaded = undefined));
-  return loaded;
+  loaded.set(traced, loading);
+  loading.catch(() => loaded.delete(traced));
+  return loading;
 }
 
 if (import.meta.main) {
-  // `deno run workers/bundle.ts <file>`: writes the bundle there, atomically.
-  const file = Deno.args[0] ?? await bundleCacheFile();
-  const { code } = await bundleInProcess();
+  // `deno run workers/bundle.ts <file> [--traced]`: writes the bundle there, atomically.
+  const kind = { traced: Deno.args.includes("--traced") };
+  const file = Deno.args.find((a) => !a.startsWith("--")) ??
+    await bundleCacheFile(PROJECT_DIR, kind);
+  const { code } = await bundleInProcess(kind);
   await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
   const partial = `${file}.${crypto.randomUUID()}.partial`;
   await Deno.writeTextFile(partial, code);

@@ -14,6 +14,8 @@ import { startEgressProxy } from "./egress.ts";
 import { httpDestination } from "./send.ts";
 import type { DeliverySettings } from "../src/temporal/deliveries.ts";
 import { lifecycleTaskQueue } from "../src/temporal/names.ts";
+import type { Tracing } from "../src/traces/mod.ts";
+import { tracedDestination } from "../src/traces/spans.ts";
 
 /** How long running attempts may finish after a stop, and how long a stop waits in all. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -44,6 +46,8 @@ export interface WorkerOptions {
   delivery: DeliverySettings;
   /** How delivery host names resolve; tests hand in their own. */
   resolve?: Resolver;
+  /** Traces, when they are on: spans for workflows, activities and each POST. */
+  tracing?: Tracing;
 }
 
 /** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
@@ -62,21 +66,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     egress,
     caCerts: options.caCerts,
   });
+  const { tracing } = options;
   const closeClients = () => {
     destination.close();
     egress.close();
   };
   try {
-    const bundle = await workflowBundle();
+    const bundle = await workflowBundle({ traced: !!tracing });
     const activities = createActivities({
       db: options.db,
       temporal: options.client,
       taskQueue: options.target.taskQueue,
-      destination: httpDestination({
-        urlPolicy: options.urlPolicy,
-        egress,
-        caCerts: options.caCerts,
-      }),
+      destination: tracing ? tracedDestination(destination) : destination,
       delivery: options.delivery,
     });
     const concurrency = options.maxConcurrentAttempts ?? 200;
@@ -86,6 +87,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       workflowBundle: bundle,
       activities,
       shutdownGraceTime: `${SHUTDOWN_GRACE_MS}ms` as const,
+      ...tracing?.worker,
     };
     // Deliveries and lifecycles poll separate queues: a backlog of one never delays the other.
     const workers = [

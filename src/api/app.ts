@@ -27,6 +27,7 @@ import { dashboardRouter } from "../dashboard/mod.tsx";
 import { closeSession, findSession, openSession } from "../usecases/dashboard_sessions.ts";
 import { docsRouter } from "./docs.ts";
 import { missedSinceDeactivation } from "../usecases/replay.ts";
+import { traceRequests } from "../traces/spans.ts";
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,6 +60,8 @@ export function createApp(given: AppDeps) {
     deps.workerRunning,
   );
 
+  // First, so that the request's span covers every other step and is current in its handler.
+  if (deps.config.traces) app.use("*", traceRequests());
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();

@@ -1,5 +1,5 @@
 /** Connects to Temporal through the SDK's native (Rust) connection, for the client and worker. */
-import { Client } from "@temporalio/client";
+import { Client, type ClientInterceptors } from "@temporalio/client";
 import { IllegalStateError } from "@temporalio/common";
 import { NativeConnection, Runtime, type RuntimeOptions } from "@temporalio/worker";
 import type { Config } from "../config.ts";
@@ -104,8 +104,12 @@ export async function connectTemporal(
 }
 
 /** A client over a native connection. */
-export function temporalClient(connection: NativeConnection, namespace: string): Client {
-  return new Client({ connection, namespace });
+export function temporalClient(
+  connection: NativeConnection,
+  namespace: string,
+  interceptors?: ClientInterceptors,
+): Client {
+  return new Client({ connection, namespace, interceptors });
 }
 
 /** Answers whether Temporal's frontend serves the namespace. */

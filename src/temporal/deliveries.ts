@@ -4,6 +4,8 @@ import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
 } from "@temporalio/client";
+import type { Context } from "@opentelemetry/api";
+import { inTraceContext } from "../traces/context.ts";
 import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.ts";
 import type { WebhookState } from "../domain/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
@@ -29,6 +31,8 @@ export interface DeliveryStart {
   event: string;
   url: string;
   run: number;
+  /** The trace of the request that committed the payload, when traces are on. */
+  traceContext?: Context;
 }
 
 /** Delivery settings passed into each workflow. */
@@ -66,20 +70,24 @@ export async function startDelivery(
     ...(start.event === TEST_EVENT && { test: true }),
   };
   try {
-    const handle = await client.workflow.start(WorkflowType.deliverPayload, {
-      workflowId: deliveryWorkflowId(start.payloadId),
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: "FAIL",
-      requestEagerStart: settings.eagerStart,
-      typedSearchAttributes: [
-        { key: WebhookIdKey, value: start.webhookId },
-        { key: OrganizationIdKey, value: start.organizationId },
-        { key: WebhookEventKey, value: start.event },
-      ],
-      memo: { url: redactUrl(start.url), run: start.run },
-      staticSummary: `${start.event} → ${redactUrl(start.url)} (run ${start.run})`,
-    });
+    const handle = await inTraceContext(
+      start.traceContext,
+      () =>
+        client.workflow.start(WorkflowType.deliverPayload, {
+          workflowId: deliveryWorkflowId(start.payloadId),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: "FAIL",
+          requestEagerStart: settings.eagerStart,
+          typedSearchAttributes: [
+            { key: WebhookIdKey, value: start.webhookId },
+            { key: OrganizationIdKey, value: start.organizationId },
+            { key: WebhookEventKey, value: start.event },
+          ],
+          memo: { url: redactUrl(start.url), run: start.run },
+          staticSummary: `${start.event} → ${redactUrl(start.url)} (run ${start.run})`,
+        }),
+    );
     metrics.deliveryStarts.inc({ eager: String(handle.eagerlyStarted) });
     return true;
   } catch (err) {

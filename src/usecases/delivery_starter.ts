@@ -7,6 +7,7 @@ import type { DeliveryStart } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
 import { startDeliveries } from "./events.ts";
+import { currentTraceContext } from "../traces/context.ts";
 
 /** How many payloads one round of starts takes (each round starts at most 32 at once). */
 const ROUND = 256;
@@ -18,6 +19,7 @@ export type StartRound = (payloads: DeliveryStart[]) => Promise<void>;
 export class DeliveryStarter {
   readonly #start: StartRound;
   readonly #maxQueued: number;
+  readonly #traced: boolean;
   #queue: DeliveryStart[] = [];
   #running: Promise<void> | undefined;
   /** Publishers waiting for room in a full queue. */
@@ -27,14 +29,22 @@ export class DeliveryStarter {
   #abandoned = false;
 
   /** `maxQueued` bounds memory: past it, publishers wait for room (the ingest slows down). */
-  constructor(start: StartRound, maxQueued = 10_000) {
+  constructor(start: StartRound, maxQueued = 10_000, traced = false) {
     this.#start = start;
     this.#maxQueued = maxQueued;
+    this.#traced = traced;
   }
 
-  /** A starter of the deliveries of `deps`. */
-  static over(deps: UseCaseDeps, maxQueued?: number): DeliveryStarter {
-    return new DeliveryStarter((round) => startDeliveries(deps, round), maxQueued);
+  /**
+   * A starter of the deliveries of `deps`. When `traced`, each start joins the trace of the call
+   * that queued it (the loop itself runs in the trace of whichever call began it).
+   */
+  static over(deps: UseCaseDeps, options: { maxQueued?: number; traced?: boolean } = {}) {
+    return new DeliveryStarter(
+      (round) => startDeliveries(deps, round),
+      options.maxQueued,
+      options.traced,
+    );
   }
 
   /**
@@ -45,6 +55,10 @@ export class DeliveryStarter {
     if (payloads.length === 0 || this.#closed) return;
     while (this.#queue.length >= this.#maxQueued && !this.#closed) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    if (this.#traced) {
+      const traceContext = currentTraceContext();
+      payloads = payloads.map((payload) => ({ ...payload, traceContext }));
     }
     this.#queue.push(...payloads);
     this.#running ??= this.#run();
