@@ -190,3 +190,29 @@ test("one organization's key cannot see another's webhook (404, not 403)", async
 });
 
 stopStackAfterTests();
+
+test("a change that would give a contact more than 100 fields is refused, and records nothing", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const fields = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`f${i}`, i]));
+  const created = await api(s, "POST", "/v1/contacts", { token: org.apiKey, body: { fields } });
+  assert.equal(created.status, 201);
+  const answer = await refused(
+    () =>
+      api(s, "PATCH", `/v1/contacts/${created.body.id}`, {
+        token: org.apiKey,
+        body: { fields: { f101: "one too many" } },
+      }),
+    422,
+    "validation_failed",
+  );
+  assert.equal(answer.body.error.details[0].path, "body.fields");
+  // Replacing a field and removing one keeps it at 100: accepted.
+  const swapped = await api(s, "PATCH", `/v1/contacts/${created.body.id}`, {
+    token: org.apiKey,
+    body: { fields: { f0: null, f101: "in place of f0" } },
+  });
+  assert.equal(swapped.status, 200);
+  assert.equal(Object.keys(swapped.body.fields).length, 100);
+  assert.equal(swapped.body.fields.f101, "in place of f0");
+});

@@ -5,14 +5,13 @@ import { ApiError, notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireApiKey } from "./auth.ts";
 import { errorResponses, IdParam, jsonBody, jsonResponse, Millis } from "./schemas.ts";
-import type { Contact, Event, JsonObject } from "../db/schema.ts";
+import type { Contact, Event } from "../db/schema.ts";
 import { IdempotencyHeader, idempotencyOf, writeOnce } from "./idempotency.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent, startSoon } from "../usecases/events.ts";
-
-/** The most fields a contact may have. */
-export const MAX_CONTACT_FIELDS = 100;
+import { updateContact } from "../usecases/contacts.ts";
+import { MAX_CONTACT_FIELDS } from "../domain/contacts.ts";
 
 const FieldName = z.string().min(1).max(100).regex(
   /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
@@ -57,13 +56,12 @@ function present(c: Pick<Contact, "id" | "fields" | "created_at" | "updated_at">
   return { id: c.id, fields, createdAt: c.created_at, updatedAt: c.updated_at };
 }
 
-/** The fields that `changes` really changes in `before`, with their new values (null = removed). */
-export function changedFields(before: JsonObject, changes: Record<string, unknown>) {
-  const changed: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(changes)) {
-    if (value === null ? name in before : before[name] !== value) changed[name] = value;
-  }
-  return changed;
+/** 422: the merged contact would have more fields than a contact may. */
+function tooManyFields(max: number): ApiError {
+  const message = `a contact has at most ${max} fields`;
+  return new ApiError(422, "validation_failed", `Invalid request: body.fields: ${message}`, [
+    { path: "body.fields", message },
+  ]);
 }
 
 /** The answer a keyed creation gave the first time, rebuilt from its event. */
@@ -198,43 +196,14 @@ export function contactsRouter(deps: AppDeps) {
         organizationId,
         idempotency,
         async (tx) => {
-          const before = await tx.selectFrom("contacts").selectAll()
-            .where("id", "=", id).where("organization_id", "=", organizationId)
-            .forUpdate().executeTakeFirst();
-          if (!before) throw notFound("Contact");
-          const changed = changedFields(before.fields, fields);
+          const update = await updateContact(tx, organizationId, id, fields);
+          if (update.kind === "missing") throw notFound("Contact");
+          if (update.kind === "too_many_fields") throw tooManyFields(update.max);
           // No change, no event; the key is still recorded, so a repeat changes nothing either.
-          if (Object.keys(changed).length === 0) {
-            return { contact: before, payloads: [], eventId: null };
+          if (update.kind === "unchanged") {
+            return { contact: update.contact, payloads: [], eventId: null };
           }
-          const merged: JsonObject = { ...before.fields };
-          for (const [name, value] of Object.entries(changed)) {
-            if (value === null) delete merged[name];
-            else merged[name] = value;
-          }
-          if (Object.keys(merged).length > MAX_CONTACT_FIELDS) {
-            const message = `a contact has at most ${MAX_CONTACT_FIELDS} fields`;
-            throw new ApiError(
-              422,
-              "validation_failed",
-              `Invalid request: body.fields: ${message}`,
-              [
-                { path: "body.fields", message },
-              ],
-            );
-          }
-          const contact = await tx.updateTable("contacts")
-            .set({ fields: jsonb(merged), updated_at: Date.now() })
-            .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
-          const recorded = await recordEvent(tx, {
-            organizationId,
-            type: "contact.updated",
-            object: "contact",
-            objectId: id,
-            objectCreatedAt: before.created_at,
-            data: changed,
-          });
-          return { contact, payloads: recorded.payloads, eventId: recorded.id };
+          return update;
         },
       );
       if ("previous" in outcome) {
