@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./guard.ts";
 import type { MiddlewareHandler } from "hono";
+import { adminView, productName, sessionEndsAt } from "./page_context.ts";
 
 /** The banner of the request being rendered: set once per request, read by every page. */
 const banner = new AsyncLocalStorage<string | undefined>();
@@ -49,6 +50,7 @@ export const STYLESHEET = `
   button { padding: 5px 12px; cursor: pointer; }
   label { display: block; margin: 8px 0; }
   header form { margin-left: auto; }
+  .session-ends { font-size: 13px; color: #d9e2ec; }
   .actions { display: flex; gap: 8px; align-items: flex-start; margin-bottom: 16px; }
   .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; margin-bottom: 16px; }
   figure { margin: 0; background: #fff; border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px; }
@@ -80,19 +82,29 @@ export function PostForm(
 
 /** A whole page; `csrf` is set when someone is signed in. */
 export function Page(props: { title: string; csrf?: string; children?: Child }) {
+  const name = productName();
+  const endsAt = props.csrf ? sessionEndsAt() : undefined;
+  const admin = props.csrf ? adminView() : undefined;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{props.title} · Herald</title>
+        <title>{props.title} · {name}</title>
         <link rel="stylesheet" href="/assets/dashboard.css" />
       </head>
       <body>
         <header>
-          <strong>Herald</strong>
-          {props.csrf && <a href="/webhooks">Webhooks</a>}
+          <strong>{name}</strong>
+          {admin && <a href="/organizations">Organizations</a>}
+          {props.csrf && (!admin || admin.organization) && <a href="/webhooks">Webhooks</a>}
+          {admin?.organization && <span data-acting-for>Viewing {admin.organization}</span>}
           <a href="/docs">API docs</a>
+          {endsAt !== undefined && (
+            <span class="session-ends" data-session-ends>
+              Session ends <Time ms={endsAt} /> UTC
+            </span>
+          )}
           {props.csrf && (
             <PostForm action="/sign-out" csrf={props.csrf} class="inline">
               <button type="submit">Sign out</button>
