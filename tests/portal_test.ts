@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   ADMIN_TOKEN,
   api,
+  client,
   createOrganization,
   createWebhook,
   type Stack,
@@ -21,13 +22,18 @@ import { hashToken } from "../src/domain/secrets.ts";
 import { findSession } from "../src/usecases/dashboard_sessions.ts";
 import { PLATFORM_ORGANIZATION_ID } from "../src/domain/operational_events.ts";
 
-async function portalLink(s: Stack, organizationId: string, body?: unknown) {
-  const answer = await api(s, "POST", `/v1/organizations/${organizationId}/portal-links`, {
-    token: ADMIN_TOKEN,
-    body,
-  });
-  assert.equal(answer.status, 201, JSON.stringify(answer.body));
-  return answer.body as { url: string; expiresAt: number; sessionExpiresIn: number };
+/** Mints a portal link through the typed client, as a platform's code would. */
+async function portalLink(
+  s: Stack,
+  organizationId: string,
+  body?: { expiresIn?: number; sessionExpiresIn?: number },
+) {
+  const { data, error, response } = await client(s, ADMIN_TOKEN).POST(
+    "/v1/organizations/{id}/portal-links",
+    { params: { path: { id: organizationId } }, body },
+  );
+  assert.equal(response.status, 201, JSON.stringify(error));
+  return data!;
 }
 
 /** Opens a link as a browser would: the answer, and the session cookie it set. */
