@@ -426,4 +426,44 @@ test("Chromium: a page on another origin frames the portal opened by a link; the
   }
 });
 
+test("Chromium: the admin token signs in to the organizations and opens one's pages", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  await api(s, "PATCH", `/v1/organizations/${org.id}`, {
+    token: ADMIN_TOKEN,
+    body: { name: "Browser Customer" },
+  });
+  const webhook = await createWebhook(s, org.apiKey, {
+    url: "https://127.0.0.1:9/browser",
+    name: "Customer hook",
+  });
+  await api(s, "POST", `/v1/webhooks/${webhook.id}/deactivate`, { token: org.apiKey });
+  const browser = await launchBrowser();
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(`${s.apiUrl}/`);
+    await tab.fill("input[name=apiKey]", ADMIN_TOKEN);
+    await tab.click("button[type=submit]");
+    await tab.waitForURL("**/organizations");
+    // Deactivated ones first: this organization is above every one without a deactivated webhook.
+    const first = tab.locator("#organizations tbody tr").first();
+    const deactivated = /(\d+)\s*$/.exec(
+      await first.locator("[data-deactivated]").textContent() ?? "",
+    );
+    assert.ok(Number(deactivated?.[1]) >= 1, `the first row: ${await first.textContent()}`);
+    await tab.screenshot({
+      path: await artifactPath("platform-organizations.png"),
+      fullPage: true,
+    });
+    await tab.locator(`tr[data-organization='${org.id}'] button`).click();
+    await tab.waitForURL("**/webhooks");
+    await tab.locator(`tr[data-webhook='${webhook.id}']`).waitFor();
+    assert.match(await tab.textContent("[data-acting-for]") ?? "", /Browser Customer/);
+    await tab.click("text=Organizations");
+    await tab.waitForURL("**/organizations");
+  } finally {
+    await browser.close();
+  }
+});
+
 stopStackAfterTests();

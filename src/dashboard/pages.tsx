@@ -554,8 +554,11 @@ export function OrganizationsPage(props: {
       <h2>Operational webhooks</h2>
       <p>
         They tell the platform when its organizations' webhooks are deactivated, reactivated or fail
-        a payload. <Open organization={props.platformId} label="Open their pages" />
+        a payload.
       </p>
+      <div class="actions">
+        <Open organization={props.platformId} label="Open their pages" />
+      </div>
       <table id="operational-webhooks">
         <thead>
           <tr>
