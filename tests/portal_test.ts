@@ -166,6 +166,31 @@ test("an API key cannot create portal links (401); the platform's or an unknown 
   assert.equal(plain.status, 201, JSON.stringify(plain.body));
 });
 
+test("a portal link points where the admin reached Herald, or at the first of PUBLIC_HOSTS over HTTPS when that is not one of them", async () => {
+  const s = await stack({
+    PUBLIC_HOSTS: "herald.example.com, other.example.com",
+    TRUST_PROXY: "true",
+  });
+  const org = await createOrganization(s);
+  // The admin token's request named an address (which PUBLIC_HOSTS lets pass): not a public name.
+  const link = await portalLink(s, org.id);
+  assert.match(link.url, /^https:\/\/herald\.example\.com\/portal\?token=[A-Za-z0-9_-]{43}$/);
+  // Through a trusted proxy, by one of the names: that name, and the proxy's scheme.
+  for (
+    const [proto, origin] of [
+      ["https", "https://other.example.com"],
+      ["http", "http://other.example.com"],
+    ] as const
+  ) {
+    const named = await api(s, "POST", `/v1/organizations/${org.id}/portal-links`, {
+      token: ADMIN_TOKEN,
+      headers: { "x-forwarded-host": "other.example.com", "x-forwarded-proto": proto },
+    });
+    assert.equal(named.status, 201, JSON.stringify(named.body));
+    assert.ok(named.body.url.startsWith(`${origin}/portal?token=`), named.body.url);
+  }
+});
+
 test("PORTAL_TITLE puts the platform's name on the dashboard instead of Herald's", async () => {
   const s = await stack({ PORTAL_TITLE: "Acme Cloud" });
   const org = await createOrganization(s);

@@ -10,7 +10,7 @@ import { notFound } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireAdmin } from "./auth.ts";
 import { errorResponses, IdParam, jsonResponse, Millis } from "./schemas.ts";
-import { isPublicHost, requestHost } from "./public_hosts.ts";
+import { isListedHost, requestHost } from "./public_hosts.ts";
 import { overTls } from "../dashboard/guard.ts";
 import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
 import {
@@ -33,12 +33,13 @@ const PortalLinkSchema = z.object({
 
 /**
  * Where the link points: the origin the admin reached Herald by (a trusted proxy's, with
- * TRUST_PROXY), or the first of PUBLIC_HOSTS over HTTPS when that origin is not one of them.
+ * TRUST_PROXY), or the first of PUBLIC_HOSTS over HTTPS when that origin is not one of them (an
+ * address or an internal name, which the customer's browser may not reach).
  */
 function portalOrigin(c: Context, deps: AppDeps): string {
   const { trustProxy, publicHosts } = deps.config;
   const host = requestHost(c, trustProxy);
-  if (publicHosts.length > 0 && !isPublicHost(host, publicHosts)) {
+  if (publicHosts.length > 0 && !isListedHost(host, publicHosts)) {
     return `https://${publicHosts[0]}`;
   }
   return `${overTls(c, trustProxy) ? "https" : "http"}://${host}`;
