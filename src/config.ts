@@ -98,6 +98,32 @@ const hostList = z.string().default("").transform((text, ctx) => {
   return list;
 });
 
+/**
+ * PORTAL_FRAME_ANCESTORS: origins (`https://app.example.com`) allowed to frame the dashboard,
+ * separated by commas or spaces; empty = no framing.
+ */
+const originList = z.string().default("").transform((text, ctx) => {
+  const list = text.split(/[\s,]+/).filter(Boolean);
+  const bad = list.find((origin) => {
+    try {
+      const url = new URL(origin);
+      return !["http:", "https:"].includes(url.protocol) ||
+        url.origin !== origin.replace(/\/$/, "");
+    } catch {
+      return true;
+    }
+  });
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `expected origins such as https://app.example.com (scheme, host, port), got "${bad}"`,
+    });
+    return z.NEVER;
+  }
+  return list.map((origin) => new URL(origin).origin);
+});
+
 /** The schema of Herald's environment; exported for the README and tests. */
 export const envSchema = z.object({
   PORT: port(8080),
@@ -135,6 +161,8 @@ export const envSchema = z.object({
   METRICS_TOKEN: optionalText,
   TRUST_PROXY: flag,
   PUBLIC_HOSTS: hostList,
+  PORTAL_FRAME_ANCESTORS: originList,
+  PORTAL_TITLE: z.string().trim().max(100).default("Herald").transform((v) => v || "Herald"),
   WORKER_METRICS_PORT: port(9464),
   MAX_WEBHOOKS_PER_ORGANIZATION: z.coerce.number().int().min(1).default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -197,6 +225,13 @@ export interface Config {
   trustProxy: boolean;
   /** The names Herald is reached by; set, the routes that need no token answer only to them. */
   publicHosts: string[];
+  /** The dashboard as a platform hands it to its customers (portal links). */
+  portal: {
+    /** Origins allowed to frame the dashboard; empty: no framing. */
+    frameAncestors: string[];
+    /** The name the dashboard shows instead of Herald's. */
+    title: string;
+  };
   /** Webhooks one organization may have; more is refused with 409 `limit_reached`. */
   maxWebhooksPerOrganization: number;
   /** How often the reconciler runs, and how long a payload may stay pending before it acts. */
@@ -257,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     traces: tracesRequested(env),
     trustProxy: e.TRUST_PROXY,
     publicHosts: e.PUBLIC_HOSTS,
+    portal: { frameAncestors: e.PORTAL_FRAME_ANCESTORS, title: e.PORTAL_TITLE },
     workerMetricsPort: e.WORKER_METRICS_PORT,
     maxWebhooksPerOrganization: e.MAX_WEBHOOKS_PER_ORGANIZATION,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL, graceMs: e.RECONCILE_GRACE },

@@ -218,3 +218,37 @@ func TestARefusalIsATypedError(t *testing.T) {
 		t.Fatalf("a missing webhook: %v", herald.Check(missing, err))
 	}
 }
+
+func TestPortalLink(t *testing.T) {
+	url, adminToken := heraldFromEnv(t)
+	ctx := t.Context()
+	admin, err := herald.NewClientWithResponses(url, herald.WithToken(adminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := admin.CreateOrganizationWithResponse(ctx, herald.CreateOrganizationJSONRequestBody{
+		Name: "Go client portal", Plan: herald.CreateOrganizationJSONBodyPlanBusiness,
+	})
+	must(t, org, err)
+
+	minute := 60
+	link, err := admin.CreatePortalLinkWithResponse(ctx, org.JSON201.Id,
+		herald.CreatePortalLinkJSONRequestBody{ExpiresIn: &minute})
+	must(t, link, err)
+	left := time.Until(time.UnixMilli(link.JSON201.ExpiresAt))
+	if !strings.Contains(link.JSON201.Url, "/portal?token=") || left <= 0 || left > time.Minute {
+		t.Fatalf("the link: %+v", link.JSON201)
+	}
+
+	// The organization's own key cannot mint one.
+	client, err := herald.NewClientWithResponses(url, herald.WithToken(org.JSON201.ApiKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := client.CreatePortalLinkWithResponse(ctx, org.JSON201.Id,
+		herald.CreatePortalLinkJSONRequestBody{})
+	var apiErr *herald.APIError
+	if !errors.As(herald.Check(refused, err), &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an API key's portal link: %v", herald.Check(refused, err))
+	}
+}

@@ -9,6 +9,7 @@ import { requirePublicHost } from "./public_hosts.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { AuthFailures } from "./auth_failures.ts";
 import { organizationsRouter } from "./organizations.ts";
+import { portalLinksRouter } from "./portal_links.ts";
 import { webhooksRouter } from "./webhooks.ts";
 import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
 import { webhookStatsRouter } from "./webhook_stats.ts";
@@ -24,7 +25,16 @@ import { PollerWatch } from "../usecases/readiness.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "../config.ts";
 import { dashboardRouter } from "../dashboard/mod.tsx";
-import { closeSession, findSession, openSession } from "../usecases/dashboard_sessions.ts";
+import {
+  closeSession,
+  findSession,
+  openAdminSession,
+  openOrganization,
+  openPortalSession,
+  openSession,
+} from "../usecases/dashboard_sessions.ts";
+import { organizationName, platformOverview } from "../usecases/platform_overview.ts";
+import { allowsFraming, contentSecurityPolicy } from "./content_policy.ts";
 import { docsRouter } from "./docs.ts";
 import { missedSinceDeactivation } from "../usecases/replay.ts";
 import { traceRequests } from "../traces/spans.ts";
@@ -32,18 +42,8 @@ import { traceRequests } from "../traces/spans.ts";
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/**
- * The policy of every answer that sets none: the dashboard's pages load only Herald's own
- * stylesheet, post only to Herald, and are never framed.
- */
-const DEFAULT_CSP = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join("; ");
+/** The policy of every answer that sets none: nothing but Herald's stylesheet, never framed. */
+const DEFAULT_CSP = contentSecurityPolicy([]);
 
 /** Builds the whole API over its dependencies. */
 export function createApp(given: AppDeps) {
@@ -79,7 +79,11 @@ export function createApp(given: AppDeps) {
   app.use("*", async (c, next) => {
     await next();
     c.header("x-content-type-options", "nosniff");
-    c.header("x-frame-options", "DENY");
+    // A page whose policy names who may frame it (the portal, with PORTAL_FRAME_ANCESTORS) goes
+    // without X-Frame-Options, which knows no list of origins.
+    if (!allowsFraming(c.res.headers.get("content-security-policy"))) {
+      c.header("x-frame-options", "DENY");
+    }
     c.header("referrer-policy", "same-origin");
     if (!c.res.headers.has("content-security-policy")) {
       c.header("content-security-policy", DEFAULT_CSP);
@@ -114,6 +118,7 @@ export function createApp(given: AppDeps) {
   );
 
   app.route("/v1/organizations", organizationsRouter(deps));
+  app.route("/v1/organizations", portalLinksRouter(deps));
   app.route("/v1/webhooks", webhooksRouter(deps));
   app.route("/v1/webhooks", webhookLifecycleRouter(deps));
   app.route("/v1/webhooks", webhookStatsRouter(deps));
@@ -149,10 +154,18 @@ export function createApp(given: AppDeps) {
       callApi: (path, init, env) => Promise.resolve(app.request(path, init, env)),
       sessions: {
         open: (apiKey) => openSession(deps.db, apiKey),
-        find: (id) => findSession(deps.db, id),
+        openPortal: (token) => openPortalSession(deps.db, token),
+        openAdmin: (token) => openAdminSession(deps.db, token),
+        openOrganization: (id, organizationId) => openOrganization(deps.db, id, organizationId),
+        find: (id) => findSession(deps.db, id, deps.adminToken),
         close: (id) => closeSession(deps.db, id),
       },
       trustProxy: deps.config.trustProxy,
+      portal: deps.config.portal,
+      platform: {
+        overview: () => platformOverview(deps.db),
+        organizationName: (id) => organizationName(deps.db, id),
+      },
       temporalUiUrl: deps.temporalUiUrl,
       namespace: deps.config.temporal.namespace,
       banner: () => pollers.waitingForWorkers(),

@@ -32,8 +32,14 @@ function split(text: string): { host: string; port: string | undefined } {
  */
 export function isPublicHost(hostHeader: string, publicHosts: readonly string[]): boolean {
   if (publicHosts.length === 0) return true;
-  const { host, port } = split(hostHeader);
+  const { host } = split(hostHeader);
   if (host === "localhost" || isAddressLiteral(host)) return true;
+  return isListedHost(hostHeader, publicHosts);
+}
+
+/** Whether `hostHeader` is one of `publicHosts` itself (an entry without a port: any port). */
+export function isListedHost(hostHeader: string, publicHosts: readonly string[]): boolean {
+  const { host, port } = split(hostHeader);
   return publicHosts.some((entry) => {
     const allowed = split(entry);
     return allowed.host === host && (allowed.port === undefined || allowed.port === port);

@@ -282,6 +282,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/organizations/{id}/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint a single-use link that opens the dashboard for this organization
+         * @description The link works once, for `expiresIn` seconds (default 600); the session it opens acts for this organization only and lasts `sessionExpiresIn` seconds (default 3600). No API key is involved: revoking the organization's keys does not end it.
+         */
+        post: operations["createPortalLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payloads/{id}": {
         parameters: {
             query?: never;
@@ -703,6 +723,21 @@ export interface components {
              */
             updatedAt: number;
             webhookId: string;
+        };
+        PortalLink: {
+            /**
+             * Format: int64
+             * @description After this the link opens nothing
+             * @example 1764190000000
+             */
+            expiresAt: number;
+            /**
+             * @description Seconds the session it opens lasts
+             * @example 3600
+             */
+            sessionExpiresIn: number;
+            /** @example https://herald.example.com/portal?token=… */
+            url: string;
         };
         PublishedEvent: {
             id: string;
@@ -2001,6 +2036,88 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortalLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Seconds the link stays usable
+                     * @example 600
+                     */
+                    expiresIn?: number;
+                    /**
+                     * @description Seconds the session lasts
+                     * @example 3600
+                     */
+                    sessionExpiresIn?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The link, shown only here */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token or a bad token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,6 +19,12 @@ export const CSRF_FIELD = "_csrf";
 /** Where sessions live (the database); handed in by the app. */
 export interface SessionStore {
   open(apiKey: string): Promise<{ id: string; expiresAt: number } | undefined>;
+  /** Opens the session of a portal link, once; undefined for a link unknown, used or expired. */
+  openPortal(token: string): Promise<{ id: string; expiresAt: number } | undefined>;
+  /** Opens a session for the admin token (checked by the caller). */
+  openAdmin(adminToken: string): Promise<{ id: string; expiresAt: number }>;
+  /** Makes an admin session act for an organization. */
+  openOrganization(id: string, organizationId: string | null): Promise<void>;
   find(id: string): Promise<DashboardSession | undefined>;
   close(id: string): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "./guard.ts";
 import type { MiddlewareHandler } from "hono";
+import { adminView, productName, sessionEndsAt } from "./page_context.ts";
 
 /** The banner of the request being rendered: set once per request, read by every page. */
 const banner = new AsyncLocalStorage<string | undefined>();
@@ -38,22 +39,32 @@ export function PostForm(
 
 /** A whole page; `csrf` is set when someone is signed in. */
 export function Page(props: { title: string; csrf?: string; children?: Child }) {
+  const name = productName();
+  const endsAt = props.csrf ? sessionEndsAt() : undefined;
+  const admin = props.csrf ? adminView() : undefined;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{props.title} · Herald</title>
+        <title>{props.title} · {name}</title>
         <link rel="stylesheet" href="/assets/dashboard.css" />
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>
         <header>
-          <strong>Herald</strong>
+          <strong>{name}</strong>
           <nav aria-label="Dashboard">
-            {props.csrf && <a href="/webhooks">Webhooks</a>}
+            {admin && <a href="/organizations">Organizations</a>}
+            {props.csrf && (!admin || admin.organization) && <a href="/webhooks">Webhooks</a>}
             <a href="/docs">API docs</a>
           </nav>
+          {admin?.organization && <span data-acting-for>Viewing {admin.organization}</span>}
+          {endsAt !== undefined && (
+            <span class="session-ends" data-session-ends>
+              Session ends <Time ms={endsAt} /> UTC
+            </span>
+          )}
           {props.csrf && (
             <PostForm action="/sign-out" csrf={props.csrf} class="inline">
               <button type="submit">Sign out</button>

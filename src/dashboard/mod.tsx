@@ -11,6 +11,7 @@ import {
   type DeliveryFilter,
   filterQuery,
   type Flashes,
+  OrganizationsPage,
   PAYLOAD_STATUSES,
   PayloadPage,
   WebhookPage,
@@ -26,11 +27,32 @@ import {
   type SessionStore,
 } from "./guard.ts";
 import { DASHBOARD_PRINCIPAL } from "../api/auth.ts";
+import { contentSecurityPolicy } from "../api/content_policy.ts";
+import { PORTAL_PATH } from "../api/portal_links.ts";
+import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
+import type { platformOverview } from "../usecases/platform_overview.ts";
+import { noteSession, pageContextOnEveryPage } from "./page_context.ts";
 
 /** An id in a dashboard path, as the API's ids are: anything else is no page. */
 const ID = "[A-Za-z0-9_-]{1,64}";
 /** What an API key looks like; anything else is refused before it reaches a header. */
 const API_KEY = /^hk_[A-Za-z0-9_-]{1,200}$/;
+/** What may be tried as the admin token: printable, no spaces, so it fits in a header. */
+const ADMIN_TOKEN = /^[\x21-\x7e]{1,500}$/;
+/** Every path of the dashboard's pages. */
+const PAGE_PATHS = [
+  "/",
+  PORTAL_PATH,
+  "/sign-in",
+  "/sign-out",
+  "/organizations",
+  "/organizations/*",
+  "/webhooks",
+  "/webhooks/*",
+  "/payloads/*",
+];
+/** The pages of one organization: an admin session reaches them once it has opened one. */
+const ORGANIZATION_PATHS = ["/webhooks", "/webhooks/*", "/payloads/*"];
 /** Form posts are small; the API has its own limit for what they carry on. */
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -42,6 +64,13 @@ export interface DashboardOptions {
   sessions: SessionStore;
   /** Whether X-Forwarded-Proto and X-Forwarded-Host from a proxy in front are believed. */
   trustProxy: boolean;
+  /** PORTAL_FRAME_ANCESTORS and PORTAL_TITLE: who may frame the pages, and the name they show. */
+  portal: { frameAncestors: string[]; title: string };
+  /** What the admin token's pages list, and an organization's name. */
+  platform: {
+    overview: () => ReturnType<typeof platformOverview>;
+    organizationName: (id: string) => Promise<string | undefined>;
+  };
   temporalUiUrl?: string;
   namespace: string;
   /** A warning for every page (no worker polls, say), or undefined. */
@@ -84,6 +113,11 @@ function headersOf(text: string): Record<string, string> {
   return headers;
 }
 
+/** Whether a path is one of a route pattern's (`/webhooks/*` or `/webhooks`). */
+function matches(path: string, pattern: string): boolean {
+  return pattern.endsWith("/*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern;
+}
+
 /** Builds the dashboard's routes. */
 export function dashboardRouter(options: DashboardOptions) {
   const app = new Hono<DashboardEnv>();
@@ -92,12 +126,44 @@ export function dashboardRouter(options: DashboardOptions) {
     maxSize: MAX_FORM_BYTES,
     onError: (c) => c.text("Form too large", 413),
   });
-  for (const path of ["/webhooks", "/webhooks/*", "/payloads/*", "/sign-out"]) {
+  // First, so every later step (the session guard) writes into the page context.
+  const { frameAncestors } = options.portal;
+  for (const path of [...PAGE_PATHS, "/assets/*"]) {
+    app.use(path, pageContextOnEveryPage(options.portal.title));
+    // Framed by the origins PORTAL_FRAME_ANCESTORS names, where it names any.
+    if (frameAncestors.length > 0) {
+      app.use(path, async (c, next) => {
+        await next();
+        c.header("content-security-policy", contentSecurityPolicy(frameAncestors));
+      });
+    }
+  }
+  const guarded = [...ORGANIZATION_PATHS, "/organizations", "/organizations/*", "/sign-out"];
+  for (const path of guarded) {
     app.use(path, formLimit, guard);
   }
   app.use("/sign-in", formLimit);
-  for (const path of ["/", "/webhooks", "/webhooks/*", "/payloads/*"]) {
+  for (const path of ["/", "/organizations", "/organizations/*", ...ORGANIZATION_PATHS]) {
     app.use(path, bannerOnEveryPage(options.banner));
+  }
+  for (const path of guarded) {
+    app.use(path, async (c, next) => {
+      const session = c.get("session");
+      if (session.kind !== "admin") {
+        // Only the admin token's session lists organizations.
+        if (c.req.path.startsWith("/organizations")) return c.redirect("/webhooks", 303);
+        noteSession(session.expiresAt);
+      } else {
+        const open = session.organizationId;
+        const organization = open ? await options.platform.organizationName(open) : undefined;
+        noteSession(session.expiresAt, { organization });
+        // An organization's pages need one open: the list is where one is chosen.
+        if (!organization && ORGANIZATION_PATHS.some((p) => matches(c.req.path, p))) {
+          return c.redirect("/organizations", 303);
+        }
+      }
+      await next();
+    });
   }
 
   /** Calls the API as the session's organization, from the client's address. */
@@ -110,7 +176,9 @@ export function dashboardRouter(options: DashboardOptions) {
       body: body === undefined ? undefined : JSON.stringify(body),
     }, {
       remoteAddr: client?.remoteAddr,
-      [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId, keyHash: session.keyHash },
+      // Every page that calls has an organization (an admin session without one is sent to the
+      // list before).
+      [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId!, keyHash: session.keyHash },
     });
     const text = await response.text();
     // deno-lint-ignore no-explicit-any
@@ -171,7 +239,7 @@ export function dashboardRouter(options: DashboardOptions) {
     const [stats, list, missed] = await Promise.all([
       call(c, "GET", `/v1/webhooks/${id}/stats`),
       call(c, "GET", `/v1/webhooks/${id}/payloads${filterQuery(filter)}`),
-      options.missedEvents?.(c.get("session").organizationId, id),
+      options.missedEvents?.(c.get("session").organizationId!, id),
     ]);
     if (!list.ok) flash = { ...flash, error: errorText(list) };
     return c.html(
@@ -191,7 +259,8 @@ export function dashboardRouter(options: DashboardOptions) {
   app.get("/", async (c) => {
     const id = getCookie(c, SESSION_COOKIE);
     if (id) {
-      if (await options.sessions.find(id)) return c.redirect("/webhooks");
+      const session = await options.sessions.find(id);
+      if (session) return c.redirect(session.kind === "admin" ? "/organizations" : "/webhooks");
       // A dead session shows the sign-in page, never a redirect back to where it was refused.
       deleteCookie(c, SESSION_COOKIE, { path: "/" });
     }
@@ -202,7 +271,7 @@ export function dashboardRouter(options: DashboardOptions) {
         <div class="card">
           <form method="post" action="/sign-in">
             <label>
-              Organization API key{" "}
+              Organization API key (or the admin token){" "}
               <input type="password" name="apiKey" required placeholder="hk_…" />
             </label>
             <button type="submit">Sign in</button>
@@ -217,18 +286,28 @@ export function dashboardRouter(options: DashboardOptions) {
     if (!fromOwnOrigin(c, options.trustProxy)) return refusedPost(c);
     const form = await c.req.parseBody();
     const given = typeof form.apiKey === "string" ? form.apiKey.trim() : "";
-    // Anything that is not a key's shape still counts as a failed sign-in for the address.
-    const key = API_KEY.test(given) ? given : "hk_not-a-key";
+    // Not a key's shape: maybe the admin token, checked by an admin-only route. Anything that is
+    // neither's shape still counts as a failed sign-in for the address.
+    const admin = !given.startsWith("hk_") && ADMIN_TOKEN.test(given);
+    const key = API_KEY.test(given) || admin ? given : "hk_not-a-key";
     // The API counts a failure against the same client as a direct call would (TRUST_PROXY).
     const forwardedFor = c.req.header("x-forwarded-for");
-    const answer = await options.callApi("/v1/webhooks?limit=1", {
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}),
+    const answer = await options.callApi(
+      admin ? "/v1/operational-webhooks?limit=1" : "/v1/webhooks?limit=1",
+      {
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}),
+        },
       },
-    }, c.env);
+      c.env,
+    );
     await answer.body?.cancel();
-    const session = answer.ok ? await options.sessions.open(key) : undefined;
+    const session = !answer.ok
+      ? undefined
+      : admin
+      ? await options.sessions.openAdmin(key)
+      : await options.sessions.open(key);
     if (!session) {
       const error = answer.status === 429
         ? "Too many failed sign-ins from this address; try again in a minute"
@@ -242,7 +321,60 @@ export function dashboardRouter(options: DashboardOptions) {
       secure: overTls(c, options.trustProxy),
       expires: new Date(session.expiresAt),
     });
+    return c.redirect(admin ? "/organizations" : "/webhooks", 303);
+  });
+
+  app.get(PORTAL_PATH, async (c) => {
+    const session = await options.sessions.openPortal(c.req.query("token") ?? "");
+    if (!session) {
+      return c.html(
+        <Page title="Link expired">
+          <h1>This link has expired</h1>
+          <p role="alert">
+            A portal link opens the dashboard once, for a few minutes. Open it again from{" "}
+            {options.portal.title === "Herald" ? "where you found it" : options.portal.title}.
+          </p>
+        </Page>,
+        410,
+      );
+    }
+    // A framed page is another site's: its cookie must be sent there too (SameSite=None, which
+    // needs Secure; browsers take Secure cookies from http://localhost and 127.0.0.1 too), kept
+    // apart per embedding site (Partitioned). The CSRF token and the Origin check still guard
+    // every form.
+    setCookie(c, SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      path: "/",
+      expires: new Date(session.expiresAt),
+      ...(frameAncestors.length > 0
+        ? { sameSite: "None", secure: true, partitioned: true }
+        : { sameSite: "Strict", secure: overTls(c, options.trustProxy) }),
+    });
     return c.redirect("/webhooks", 303);
+  });
+
+  app.get("/organizations", async (c) => {
+    return c.html(
+      <OrganizationsPage
+        csrf={c.get("session").csrfToken}
+        overview={await options.platform.overview()}
+        platformId={PLATFORM_ORGANIZATION_ID}
+        flash={flashOf(c)}
+      />,
+    );
+  });
+
+  app.post(`/organizations/:id{${ID}}/open`, async (c) => {
+    const id = c.req.param("id");
+    if (!await options.platform.organizationName(id)) {
+      return back(c, "/organizations", { error: "Organization not found" });
+    }
+    await options.sessions.openOrganization(c.get("session").id, id);
+    const webhook = String((await c.req.parseBody()).webhook ?? "");
+    return c.redirect(
+      new RegExp(`^${ID}$`).test(webhook) ? `/webhooks/${webhook}` : "/webhooks",
+      303,
+    );
   });
 
   app.post("/sign-out", async (c) => {

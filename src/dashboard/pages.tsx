@@ -3,6 +3,10 @@ import { PAYLOAD_STATUSES } from "../domain/types.ts";
 import type { Schemas } from "../client/mod.ts";
 import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
+import type {
+  OperationalWebhookSummary,
+  OrganizationSummary,
+} from "../usecases/platform_overview.ts";
 import {
   DeliveriesChart,
   DeliveriesTable,
@@ -554,6 +558,110 @@ export function PayloadPage(props: {
       </TableBox>
       <h2>Body as last sent</h2>
       {p.body ? <pre class="body" data-body>{pretty(p.body)}</pre> : <p>Not sent yet.</p>}
+    </Page>
+  );
+}
+
+/**
+ * The admin token's page: the organizations (those with a deactivated webhook first) and the
+ * operational webhooks, each opening the pages an organization sees.
+ */
+export function OrganizationsPage(props: {
+  csrf: string;
+  overview: {
+    organizations: OrganizationSummary[];
+    total: number;
+    operationalWebhooks: OperationalWebhookSummary[];
+  };
+  platformId: string;
+  flash: Flashes;
+}) {
+  const { csrf, overview } = props;
+  /** A button that opens an organization's pages (a webhook's, with `webhook`). */
+  const Open = (p: { organization: string; webhook?: string; label: string }) => (
+    <PostForm action={`/organizations/${p.organization}/open`} csrf={csrf} class="inline">
+      {p.webhook && <input type="hidden" name="webhook" value={p.webhook} />}
+      <button type="submit">{p.label}</button>
+    </PostForm>
+  );
+  return (
+    <Page title="Organizations" csrf={csrf}>
+      <h1>Organizations</h1>
+      <Flash error={props.flash.error} notice={props.flash.notice} />
+      <table id="organizations">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Plan</th>
+            <th>Webhooks</th>
+            <th>Deactivated</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {overview.organizations.length === 0 && (
+            <tr>
+              <td colspan={5}>No organizations yet.</td>
+            </tr>
+          )}
+          {overview.organizations.map((o) => (
+            <tr data-organization={o.id}>
+              <td>
+                <Open organization={o.id} label={o.name} /> <small>{o.id}</small>
+              </td>
+              <td>{o.plan}</td>
+              <td data-webhooks>{o.webhooks}</td>
+              <td data-deactivated>
+                {o.deactivated > 0 ? <Badge status="deactivated" /> : null} {o.deactivated}
+              </td>
+              <td>
+                <Time ms={o.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {overview.total > overview.organizations.length && (
+        <p>
+          The first {overview.organizations.length} of {overview.total}{" "}
+          organizations; the others are reached by the API.
+        </p>
+      )}
+      <h2>Operational webhooks</h2>
+      <p>
+        They tell the platform when its organizations' webhooks are deactivated, reactivated or fail
+        a payload.
+      </p>
+      <div class="actions">
+        <Open organization={props.platformId} label="Open their pages" />
+      </div>
+      <table id="operational-webhooks">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Events</th>
+          </tr>
+        </thead>
+        <tbody>
+          {overview.operationalWebhooks.length === 0 && (
+            <tr>
+              <td colspan={3}>None yet: POST /v1/operational-webhooks creates one.</td>
+            </tr>
+          )}
+          {overview.operationalWebhooks.map((w) => (
+            <tr data-operational-webhook={w.id}>
+              <td>
+                <Open organization={props.platformId} webhook={w.id} label={w.name} />
+              </td>
+              <td>
+                <Badge status={w.status} title={w.deactivationReason ?? undefined} />
+              </td>
+              <td>{w.eventTypes.join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </Page>
   );
 }

@@ -179,9 +179,27 @@ export interface ReconcilerCursorTable {
 /** The `dashboard_sessions` table: the SHA-256 of each session id, never the id itself. */
 export interface DashboardSessionTable {
   id_hash: string;
-  api_key_id: string;
+  /**
+   * How it was opened: with an API key (`api_key_id`), by a portal link (`organization_id`), or
+   * with the admin token (`admin_token_hash`; `organization_id` is the organization it has open).
+   */
+  kind: ColumnType<"key" | "portal" | "admin", "key" | "portal" | "admin" | undefined, never>;
+  api_key_id: string | null;
+  organization_id: ColumnType<string | null, string | null | undefined, string | null>;
+  admin_token_hash: ColumnType<string | null, string | null | undefined, never>;
   created_at: number;
   expires_at: number;
+}
+
+/** The `portal_links` table: the SHA-256 of each link's token, used once, short-lived. */
+export interface PortalLinkTable {
+  id_hash: string;
+  organization_id: string;
+  /** How long the session the link opens lasts. */
+  session_ms: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }
 
 /** The `idempotency_keys` table: each key of a keyed write, for 24 hours, with its event if any. */
@@ -207,6 +225,7 @@ export interface Database {
   webhook_flow: WebhookFlowTable;
   reconciler_cursors: ReconcilerCursorTable;
   dashboard_sessions: DashboardSessionTable;
+  portal_links: PortalLinkTable;
   idempotency_keys: IdempotencyKeyTable;
 }
 
