@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import {
+  ADMIN_TOKEN,
   api,
   createOrganization,
   createWebhook,
@@ -97,7 +98,7 @@ async function openPage(
     await page.goto(`${s.apiUrl}/`);
     await page.fill("input[name=apiKey]", apiKey);
     await page.click("button[type=submit]");
-    await page.waitForURL("**/webhooks");
+    await page.waitForURL(apiKey === ADMIN_TOKEN ? "**/organizations" : "**/webhooks");
   }
   return page;
 }
@@ -128,6 +129,7 @@ test("accessibility: axe-core finds nothing serious on any dashboard page or /do
     { name: "delivered payload", path: `/payloads/${deliveredId}`, signedIn: true },
     { name: "failed payload", path: `/payloads/${failedId}`, signedIn: true },
     { name: "API docs", path: "/docs", signedIn: false },
+    { name: "the platform's organizations", path: "/organizations", signedIn: "admin" },
   ];
   const browser = await launchBrowser();
   const found: string[] = [];
@@ -136,7 +138,13 @@ test("accessibility: axe-core finds nothing serious on any dashboard page or /do
       for (const scheme of SCHEMES) {
         const page = await openPage(browser, s, width, scheme, apiKey);
         for (const { name, path, signedIn } of pages) {
-          const target = signedIn ? page : await openPage(browser, s, width, scheme);
+          const target = signedIn === true ? page : await openPage(
+            browser,
+            s,
+            width,
+            scheme,
+            signedIn === "admin" ? ADMIN_TOKEN : undefined,
+          );
           await target.goto(`${s.apiUrl}${path}`);
           if (path === "/docs") {
             await target.waitForSelector(".opblock-summary-path[data-path='/v1/webhooks']");
@@ -153,7 +161,7 @@ test("accessibility: axe-core finds nothing serious on any dashboard page or /do
               fullPage: true,
             });
           }
-          if (!signedIn) await target.context().close();
+          if (target !== page) await target.context().close();
         }
         await page.context().close();
       }

@@ -588,39 +588,41 @@ export function OrganizationsPage(props: {
     <Page title="Organizations" csrf={csrf}>
       <h1>Organizations</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
-      <table id="organizations">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Plan</th>
-            <th>Webhooks</th>
-            <th>Deactivated</th>
-            <th>Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {overview.organizations.length === 0 && (
+      <TableBox label="Organizations">
+        <table id="organizations">
+          <thead>
             <tr>
-              <td colspan={5}>No organizations yet.</td>
+              <th>Name</th>
+              <th>Plan</th>
+              <th>Webhooks</th>
+              <th>Deactivated</th>
+              <th>Created</th>
             </tr>
-          )}
-          {overview.organizations.map((o) => (
-            <tr data-organization={o.id}>
-              <td>
-                <Open organization={o.id} label={o.name} /> <small>{o.id}</small>
-              </td>
-              <td>{o.plan}</td>
-              <td data-webhooks>{o.webhooks}</td>
-              <td data-deactivated>
-                {o.deactivated > 0 ? <Badge status="deactivated" /> : null} {o.deactivated}
-              </td>
-              <td>
-                <Time ms={o.createdAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {overview.organizations.length === 0 && (
+              <tr>
+                <td colspan={5}>No organizations yet.</td>
+              </tr>
+            )}
+            {overview.organizations.map((o) => (
+              <tr data-organization={o.id}>
+                <td>
+                  <Open organization={o.id} label={o.name} /> <small>{o.id}</small>
+                </td>
+                <td>{o.plan}</td>
+                <td data-webhooks>{o.webhooks}</td>
+                <td data-deactivated>
+                  {o.deactivated > 0 ? <Badge status="deactivated" /> : null} {o.deactivated}
+                </td>
+                <td>
+                  <Time ms={o.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       {overview.total > overview.organizations.length && (
         <p>
           The first {overview.organizations.length} of {overview.total}{" "}
@@ -635,33 +637,35 @@ export function OrganizationsPage(props: {
       <div class="actions">
         <Open organization={props.platformId} label="Open their pages" />
       </div>
-      <table id="operational-webhooks">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Events</th>
-          </tr>
-        </thead>
-        <tbody>
-          {overview.operationalWebhooks.length === 0 && (
+      <TableBox label="Operational webhooks">
+        <table id="operational-webhooks">
+          <thead>
             <tr>
-              <td colspan={3}>None yet: POST /v1/operational-webhooks creates one.</td>
+              <th>Name</th>
+              <th>Status</th>
+              <th>Events</th>
             </tr>
-          )}
-          {overview.operationalWebhooks.map((w) => (
-            <tr data-operational-webhook={w.id}>
-              <td>
-                <Open organization={props.platformId} webhook={w.id} label={w.name} />
-              </td>
-              <td>
-                <Badge status={w.status} title={w.deactivationReason ?? undefined} />
-              </td>
-              <td>{w.eventTypes.join(", ")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {overview.operationalWebhooks.length === 0 && (
+              <tr>
+                <td colspan={3}>None yet: POST /v1/operational-webhooks creates one.</td>
+              </tr>
+            )}
+            {overview.operationalWebhooks.map((w) => (
+              <tr data-operational-webhook={w.id}>
+                <td>
+                  <Open organization={props.platformId} webhook={w.id} label={w.name} />
+                </td>
+                <td>
+                  <Badge status={w.status} title={w.deactivationReason ?? undefined} />
+                </td>
+                <td>{w.eventTypes.join(", ")}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
     </Page>
   );
 }
