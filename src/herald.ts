@@ -1,5 +1,6 @@
 /** Starts Herald's parts in one process: storage, Temporal, the worker and the API. */
 import type { Client } from "@temporalio/client";
+import type { NativeConnection } from "@temporalio/worker";
 import protos from "@temporalio/proto";
 import { SEARCH_ATTRIBUTES } from "./temporal/names.ts";
 import { ensureReconcilerSchedule } from "./temporal/reconciler.ts";
@@ -135,179 +136,243 @@ function portsToListenOn(config: Config, roles: HeraldRoles): PortUse[] {
   return uses;
 }
 
-/** Starts Herald; on failure, stops whatever it had started. */
-export async function startHerald(config: Config, options: StartOptions): Promise<Herald> {
-  const progress = options.progress ?? ((m: string) => console.log(m));
-  const cleanups: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err) => log.error("stop failed", { error: String(err) }));
+/** Stops, run in the reverse order of the starts; those marked last run after all others. */
+class Cleanups {
+  #stops: Array<() => Promise<void>> = [];
+  #last: Array<() => Promise<void>> = [];
+
+  add(stop: () => Promise<void>): void {
+    this.#stops.push(stop);
+  }
+
+  /** A stop that runs after every other (the traces' flush: the stop's own spans go too). */
+  addLast(stop: () => Promise<void>): void {
+    this.#last.push(stop);
+  }
+
+  async run(): Promise<void> {
+    const stops = [...this.#stops.splice(0).reverse(), ...this.#last.splice(0)];
+    for (const stop of stops) {
+      await stop().catch((err) => log.error("stop failed", { error: String(err) }));
     }
+  }
+}
+
+/** What every part's start is given. */
+interface Start {
+  config: Config;
+  options: StartOptions;
+  progress: (message: string) => void;
+  cleanups: Cleanups;
+}
+
+/** Temporal as this process reaches it. */
+interface TemporalParts {
+  devServer: DevServer | undefined;
+  address: string;
+  target: TemporalTarget;
+  connection: NativeConnection;
+  temporal: Client;
+  tracing: Tracing | undefined;
+}
+
+/** Storage: the data directory kept private, the database opened and migrated. */
+async function openStorage({ config, options, progress, cleanups }: Start) {
+  if (!config.databaseUrl || !config.temporal.address || !config.adminToken) {
+    await makeDataDirPrivate(config.dataDir);
+    // Embedded PostgreSQL writes its files with an explicit mode; the directory (0700) keeps
+    // them closed while it runs, and the last step of a stop takes that mode off them.
+    cleanups.add(() => makeDataDirPrivate(config.dataDir));
+  }
+  let database = options.database;
+  if (!database) {
+    progress(
+      config.databaseUrl
+        ? "Connecting to PostgreSQL..."
+        : `Opening the embedded PostgreSQL (PGlite) in ${config.dataDir}/pglite...`,
+    );
+    database = await openDatabase(config);
+    const opened = database;
+    cleanups.add(() => opened.close());
+  }
+  const applied = await migrateToLatest(database.db);
+  progress(
+    applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.",
+  );
+  return database;
+}
+
+/** Temporal: the embedded dev server unless one is given, traces, the client and its namespace. */
+async function startTemporal({ config, progress, cleanups }: Start): Promise<TemporalParts> {
+  let devServer: DevServer | undefined;
+  let address = config.temporal.address;
+  if (!address) {
+    progress("Starting the embedded Temporal dev server...");
+    await Deno.mkdir(config.dataDir, { recursive: true });
+    const server = await startDevServer({
+      port: config.temporal.devPort,
+      uiPort: config.temporal.uiPort,
+      dbFile: `${config.dataDir}/temporal.sqlite`,
+      logFile: `${config.dataDir}/temporal.log`,
+      namespace: config.temporal.namespace,
+      progress,
+    });
+    cleanups.add(() => server.stop());
+    devServer = server;
+    address = server.address;
+  }
+  const target: TemporalTarget = {
+    address,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    apiKey: config.temporal.apiKey,
+    tls: config.temporal.tls,
+  };
+  let tracing: Tracing | undefined;
+  if (config.traces) {
+    const installed = await startTracing();
+    cleanups.addLast(() => installed.flush());
+    tracing = installed;
+    progress("Sending traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT).");
+  }
+  const connection = await connectTemporal(target);
+  cleanups.add(() => connection.close());
+  const temporal = temporalClient(connection, target.namespace, tracing?.clientInterceptors);
+  await ensureNamespace(temporal, {
+    address,
+    create: config.temporal.createNamespace,
+    secured: config.temporal.tls.enabled,
+    taskQueue: target.taskQueue,
+    // Histories kept as long as their payloads (RETENTION=0 keeps payloads for ever, which
+    // Temporal cannot: the default then).
+    retentionMs: config.retentionMs || undefined,
+    progress,
+  });
+  if (!devServer) await registerSearchAttributes(temporal, progress);
+  return { devServer, address, target, connection, temporal, tracing };
+}
+
+/** The worker, its probes when it runs without the API, and the schedules it runs. */
+async function startWorkerRole(
+  { config, options, progress, cleanups }: Start,
+  database: DatabaseHandle,
+  t: TemporalParts,
+): Promise<{ worker: RunningWorker; workerUrl: string | undefined }> {
+  // The probes ask about the worker that starts after them.
+  const started: { worker?: RunningWorker } = {};
+  let workerUrl: string | undefined;
+  if (!options.roles.api) {
+    // A worker alone serves its probes on its own port; with the API they are the API's.
+    const probes = workerProbesApp({
+      db: database.db,
+      temporal: t.temporal,
+      metricsToken: config.metricsToken,
+      workerRunning: () => started.worker?.running() ?? false,
+    });
+    const server = serveOn(
+      { host: config.host, port: config.workerMetricsPort, variable: "WORKER_METRICS_PORT" },
+      probes.fetch,
+    );
+    cleanups.add(() => server.shutdown());
+    workerUrl = httpUrl(config.host, server.addr.port);
+  }
+  progress("Starting the Temporal worker...");
+  const caCerts = [...(options.caCerts ?? [])];
+  if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
+  const running = await startWorker({
+    target: t.target,
+    connection: t.connection,
+    db: database.db,
+    client: t.temporal,
+    caCerts,
+    delivery: config.delivery,
+    resolve: options.resolve,
+    tracing: t.tracing,
+  });
+  cleanups.add(() => running.shutdown());
+  started.worker = running;
+  const { temporal, target } = t;
+  await ensureReconcilerSchedule(
+    temporal,
+    target.taskQueue,
+    config.reconcile.intervalMs,
+    config.reconcile.graceMs,
+  );
+  await ensureRetentionSchedule(temporal, target.taskQueue, config.retentionMs);
+  await matchNamespaceRetention(temporal, config.retentionMs, { update: !!t.devServer });
+  return { worker: running, workerUrl };
+}
+
+/** The API: the delivery starter its requests queue starts on, and the HTTP server. */
+function startApi(
+  { config, options, cleanups }: Start,
+  database: DatabaseHandle,
+  t: TemporalParts,
+  worker: RunningWorker | undefined,
+  adminToken: string,
+): string {
+  // Publishers get their answer once the event is committed; this starts the workflows.
+  const starter = DeliveryStarter.over({
+    db: database.db,
+    temporal: t.temporal,
+    taskQueue: t.target.taskQueue,
+    // This process's worker polls on the client's connection: a delivery's first workflow task
+    // comes back with its start.
+    delivery: { ...config.delivery, eagerStart: !!worker },
+    beforeStart: options.beforeStart,
+  }, { traced: !!t.tracing });
+  // Stops after the server (whose requests may still queue starts) and before the connection.
+  cleanups.add(() => starter.close(STARTER_DRAIN_MS));
+  const app = createApp({
+    db: database.db,
+    temporal: t.temporal,
+    config,
+    adminToken,
+    temporalUiUrl: t.devServer?.uiUrl ?? config.temporal.uiUrl,
+    beforeStart: options.beforeStart,
+    starter,
+    resolve: options.resolve,
+    workerRunning: worker ? () => worker.running() : undefined,
+  });
+  const server = serveOn({ host: config.host, port: config.port, variable: "PORT" }, app.fetch);
+  cleanups.add(() => server.shutdown());
+  return httpUrl(config.host, server.addr.port);
+}
+
+/** Starts Herald's parts, by role; on failure, stops whatever it had started. */
+export async function startHerald(config: Config, options: StartOptions): Promise<Herald> {
+  const start: Start = {
+    config,
+    options,
+    progress: options.progress ?? ((m: string) => console.log(m)),
+    cleanups: new Cleanups(),
   };
   try {
     checkPortsFree(portsToListenOn(config, options.roles));
-    if (!config.databaseUrl || !config.temporal.address || !config.adminToken) {
-      await makeDataDirPrivate(config.dataDir);
-      // Embedded PostgreSQL writes its files with an explicit mode; the directory (0700) keeps
-      // them closed while it runs, and the last step of a stop takes that mode off them.
-      cleanups.push(() => makeDataDirPrivate(config.dataDir));
-    }
-    let database = options.database;
-    if (!database) {
-      progress(
-        config.databaseUrl
-          ? "Connecting to PostgreSQL..."
-          : `Opening the embedded PostgreSQL (PGlite) in ${config.dataDir}/pglite...`,
-      );
-      database = await openDatabase(config);
-      const opened = database;
-      cleanups.push(() => opened.close());
-    }
-    const applied = await migrateToLatest(database.db);
-    progress(
-      applied.length
-        ? `Applied migrations: ${applied.join(", ")}`
-        : "Database schema is up to date.",
-    );
-
-    let devServer: DevServer | undefined;
-    let address = config.temporal.address;
-    if (!address) {
-      progress("Starting the embedded Temporal dev server...");
-      await Deno.mkdir(config.dataDir, { recursive: true });
-      devServer = await startDevServer({
-        port: config.temporal.devPort,
-        uiPort: config.temporal.uiPort,
-        dbFile: `${config.dataDir}/temporal.sqlite`,
-        logFile: `${config.dataDir}/temporal.log`,
-        namespace: config.temporal.namespace,
-        progress,
-      });
-      const server = devServer;
-      cleanups.push(() => server.stop());
-      address = devServer.address;
-    }
-    const target: TemporalTarget = {
-      address,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      apiKey: config.temporal.apiKey,
-      tls: config.temporal.tls,
-    };
-    let tracing: Tracing | undefined;
-    if (config.traces) {
-      tracing = await startTracing();
-      // Last of all: the spans of the stop itself are sent too.
-      const installed = tracing;
-      cleanups.unshift(() => installed.flush());
-      progress("Sending traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT).");
-    }
-    const connection = await connectTemporal(target);
-    cleanups.push(() => connection.close());
-    const temporal = temporalClient(connection, target.namespace, tracing?.clientInterceptors);
-    await ensureNamespace(temporal, {
-      address,
-      create: config.temporal.createNamespace,
-      secured: config.temporal.tls.enabled,
-      taskQueue: target.taskQueue,
-      // Histories kept as long as their payloads (RETENTION=0 keeps payloads for ever, which
-      // Temporal cannot: the default then).
-      retentionMs: config.retentionMs || undefined,
-      progress,
-    });
-    if (!devServer) await registerSearchAttributes(temporal, progress);
-
-    let worker: RunningWorker | undefined;
-    let workerUrl: string | undefined;
-    if (options.roles.worker && !options.roles.api) {
-      // A worker alone serves its probes on its own port; with the API they are the API's.
-      const probes = workerProbesApp({
-        db: database.db,
-        temporal,
-        metricsToken: config.metricsToken,
-        workerRunning: () => worker?.running() ?? false,
-      });
-      const server = serveOn(
-        { host: config.host, port: config.workerMetricsPort, variable: "WORKER_METRICS_PORT" },
-        probes.fetch,
-      );
-      cleanups.push(() => server.shutdown());
-      workerUrl = httpUrl(config.host, server.addr.port);
-    }
-    if (options.roles.worker) {
-      progress("Starting the Temporal worker...");
-      const caCerts = [...(options.caCerts ?? [])];
-      if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
-      worker = await startWorker({
-        target,
-        connection,
-        db: database.db,
-        client: temporal,
-        caCerts,
-        urlPolicy: config.delivery,
-        delivery: config.delivery,
-        resolve: options.resolve,
-        tracing,
-      });
-      await ensureReconcilerSchedule(
-        temporal,
-        target.taskQueue,
-        config.reconcile.intervalMs,
-        config.reconcile.graceMs,
-      );
-      await ensureRetentionSchedule(temporal, target.taskQueue, config.retentionMs);
-      await matchNamespaceRetention(temporal, config.retentionMs, { update: !!devServer });
-      const running = worker;
-      cleanups.push(() => running.shutdown());
-    }
-
+    const database = await openStorage(start);
+    const t = await startTemporal(start);
+    const { worker, workerUrl } = options.roles.worker
+      ? await startWorkerRole(start, database, t)
+      : { worker: undefined, workerUrl: undefined };
     const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
-    let apiUrl: string | undefined;
-    if (options.roles.api) {
-      const localWorker = worker;
-      // Publishers get their answer once the event is committed; this starts the workflows.
-      const starter = DeliveryStarter.over({
-        db: database.db,
-        temporal,
-        taskQueue: target.taskQueue,
-        // This process's worker polls on the client's connection: a delivery's first workflow
-        // task comes back with its start.
-        delivery: { ...config.delivery, eagerStart: !!localWorker },
-        beforeStart: options.beforeStart,
-      }, { traced: !!tracing });
-      // Stops after the server (whose requests may still queue starts) and before the connection.
-      cleanups.push(() => starter.close(STARTER_DRAIN_MS));
-      const app = createApp({
-        db: database.db,
-        temporal,
-        config,
-        adminToken: adminToken.token,
-        temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
-        beforeStart: options.beforeStart,
-        starter,
-        resolve: options.resolve,
-        workerRunning: localWorker ? () => localWorker.running() : undefined,
-      });
-      const server = serveOn({ host: config.host, port: config.port, variable: "PORT" }, app.fetch);
-      cleanups.push(() => server.shutdown());
-      apiUrl = httpUrl(config.host, server.addr.port);
-    }
-
+    const apiUrl = options.roles.api
+      ? startApi(start, database, t, worker, adminToken.token)
+      : undefined;
     let stopped: Promise<void> | undefined;
     return {
       config,
       database,
-      temporal,
-      temporalAddress: address,
-      temporalUiUrl: devServer?.uiUrl,
+      temporal: t.temporal,
+      temporalAddress: t.address,
+      temporalUiUrl: t.devServer?.uiUrl,
       apiUrl,
       workerUrl,
       adminToken,
       worker,
-      stop: () => (stopped ??= stopAll()),
+      stop: () => (stopped ??= start.cleanups.run()),
     };
   } catch (err) {
-    await stopAll();
+    await start.cleanups.run();
     throw err;
   }
 }

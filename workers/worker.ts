@@ -42,35 +42,43 @@ export interface WorkerOptions {
   caCerts?: string[];
   /** Attempts that may run at once; 200 by default. */
   maxConcurrentAttempts?: number;
-  urlPolicy: UrlPolicy;
-  delivery: DeliverySettings;
+  /** How deliveries are made, and which URLs they may go to. */
+  delivery: DeliverySettings & UrlPolicy;
   /** How delivery host names resolve; tests hand in their own. */
   resolve?: Resolver;
   /** Traces, when they are on: spans for workflows, activities and each POST. */
   tracing?: Tracing;
 }
 
-/** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
-export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const { connection } = options;
-  // Every delivery connection goes through the egress proxy, which connects only to the
-  // address it checked.
+/**
+ * Where attempts send: HTTPS clients whose every connection goes through the egress proxy, which
+ * connects only to the address it checked.
+ */
+function deliveryDestination(options: WorkerOptions) {
   const egress = startEgressProxy({
-    policy: options.urlPolicy,
+    policy: options.delivery,
     resolve: options.resolve,
     // Half the attempt's time for the lookup, so a hung resolver is recorded as such.
     lookupTimeoutMs: Math.ceil(options.delivery.timeoutMs / 2),
   });
   const destination = httpDestination({
-    urlPolicy: options.urlPolicy,
+    urlPolicy: options.delivery,
     egress,
     caCerts: options.caCerts,
   });
-  const { tracing } = options;
-  const closeClients = () => {
-    destination.close();
-    egress.close();
+  return {
+    destination,
+    close: () => {
+      destination.close();
+      egress.close();
+    },
   };
+}
+
+/** Starts a worker on a connection made beforehand: Worker.create never gives up on one that fails. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { connection, tracing } = options;
+  const { destination, close: closeClients } = deliveryDestination(options);
   try {
     const bundle = await workflowBundle({ traced: !!tracing });
     const activities = createActivities({
