@@ -31,8 +31,10 @@ import {
   FlowControlSchema,
   HeadersSchema,
   maskHeaders,
+  OrderingSchema,
   RateLimitSchema,
 } from "./webhook_fields.ts";
+import { DEFAULT_ORDERING } from "../domain/ordering.ts";
 import { ensureFlowRow, type FlowView, flowViews } from "../usecases/flow.ts";
 
 /** A webhook as the API shows it. */
@@ -50,6 +52,7 @@ export const WebhookSchema = z.object({
     example: { authorization: MASKED },
   }),
   rateLimit: RateLimitSchema,
+  ordering: OrderingSchema,
   flowControl: FlowControlSchema,
   status: z.enum(["active", "deactivated"]),
   deactivationReason: z.enum(["unreachable", "plan_downgraded", "manual"]).nullable(),
@@ -81,6 +84,7 @@ export function presentWebhook(w: Webhook, flow: FlowView | null = null) {
     eventTypes: w.event_types,
     headers: maskHeaders(w.headers),
     rateLimit: w.rate_limit,
+    ordering: w.ordering,
     flowControl: flow,
     status: w.status,
     deactivationReason: w.deactivation_reason,
@@ -173,6 +177,7 @@ export function webhooksRouter(deps: AppDeps) {
         eventTypes: EventTypesSchema.optional(),
         headers: HeadersSchema.optional(),
         rateLimit: RateLimitSchema.optional(),
+        ordering: OrderingSchema.optional(),
       })),
       responses: {
         201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
@@ -210,6 +215,7 @@ export function webhooksRouter(deps: AppDeps) {
           event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
           headers: jsonb(body.headers ?? {}),
           rate_limit: body.rateLimit ?? null,
+          ordering: body.ordering ?? DEFAULT_ORDERING,
           signing_secret: newSigningSecret(),
           retired_signing_secrets: jsonb([]),
           status: "active",
@@ -287,7 +293,8 @@ export function webhooksRouter(deps: AppDeps) {
       path: "/{id}",
       tags: ["Webhooks"],
       operationId: "updateWebhook",
-      summary: "Change a webhook's URL, name, verify token, event types, headers or rate limit",
+      summary:
+        "Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering",
       security: [{ apiKey: [] }],
       request: {
         params: IdParam,
@@ -298,6 +305,7 @@ export function webhooksRouter(deps: AppDeps) {
           eventTypes: EventTypesSchema.optional(),
           headers: HeadersSchema.optional(),
           rateLimit: RateLimitSchema.optional(),
+          ordering: OrderingSchema.optional(),
         })),
       },
       responses: {
@@ -319,6 +327,7 @@ export function webhooksRouter(deps: AppDeps) {
           ...(body.eventTypes !== undefined && { event_types: jsonb(body.eventTypes) }),
           ...(body.headers !== undefined && { headers: jsonb(body.headers) }),
           ...(body.rateLimit !== undefined && { rate_limit: body.rateLimit }),
+          ...(body.ordering !== undefined && { ordering: body.ordering }),
           updated_at: Date.now(),
         })
         .where("id", "=", id).where("organization_id", "=", organizationId)

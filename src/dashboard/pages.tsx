@@ -290,6 +290,15 @@ export function WebhookPage(props: {
               <input type="checkbox" name="clearHeaders" value="1" /> Remove every header
             </label>
           )}
+          <label>
+            Ordering (for payloads created after a change){" "}
+            <select name="ordering">
+              <option value="none" selected={w.ordering === "none"}>none</option>
+              <option value="object" selected={w.ordering === "object"}>
+                object: one object's payloads in event order
+              </option>
+            </select>
+          </label>
           <button type="submit">Save</button>
         </PostForm>
       </div>

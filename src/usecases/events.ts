@@ -4,7 +4,8 @@ import type { Database, JsonObject, Webhook } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
 import { patternsMatching, testEventOf } from "../domain/event_types.ts";
-import { type DeliveryStart, startDelivery } from "../temporal/deliveries.ts";
+import { type Ordering, orderKeyOf } from "../domain/ordering.ts";
+import { type DeliveryStart, deliveryStartOf, startDelivery } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
 
@@ -37,19 +38,19 @@ export async function recordEvent(
   tx: Transaction<Database>,
   event: NewEvent,
 ): Promise<RecordedEvent> {
-  const { id, createdAt } = await insertEvent(tx, event);
+  const { id, createdAt, seq } = await insertEvent(tx, event);
   // Subscribed: its event types hold one of the patterns this type matches (a jsonb `?|`).
   const matching = patternsMatching(event.type);
   // Webhooks exist only on the business plan: a downgrade stops deliveries at once.
   const webhooks = await tx.selectFrom("webhooks")
     .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
-    .select(["webhooks.id", "webhooks.url"])
+    .select(["webhooks.id", "webhooks.url", "webhooks.ordering"])
     .where("webhooks.organization_id", "=", event.organizationId)
     .where("organizations.plan", "=", "business")
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
     .orderBy("webhooks.created_at").execute();
-  const recorded = { ...event, id, createdAt };
+  const recorded = { ...event, id, createdAt, seq };
   const payloads = await insertPayloads(
     tx,
     webhooks.map((webhook) => ({ event: recorded, webhook })),
@@ -73,14 +74,14 @@ export async function recordEvent(
   return { id, createdAt, payloads };
 }
 
-/** Writes an event row; `createdAt` is now. */
+/** Writes an event row; `createdAt` is now, `seq` its place in the order of all events. */
 async function insertEvent(
   tx: Transaction<Database>,
   event: NewEvent,
-): Promise<{ id: string; createdAt: number }> {
+): Promise<{ id: string; createdAt: number; seq: number }> {
   const now = Date.now();
   const id = newId("evt");
-  await tx.insertInto("events").values({
+  const { seq } = await tx.insertInto("events").values({
     id,
     organization_id: event.organizationId,
     type: event.type,
@@ -89,8 +90,8 @@ async function insertEvent(
     object_created_at: event.objectCreatedAt ?? now,
     data: jsonb(event.data),
     created_at: now,
-  }).execute();
-  return { id, createdAt: now };
+  }).returning("seq").executeTakeFirstOrThrow();
+  return { id, createdAt: now, seq };
 }
 
 /** The event a payload is written for. */
@@ -102,6 +103,16 @@ export interface PayloadEvent {
   objectId: string | null;
   /** When the event was recorded: its payloads' `createdAt`, a replayed one's too. */
   createdAt: number;
+  /** Its place in the order events were recorded in. */
+  seq: number;
+}
+
+/** The webhook a payload is written for. */
+export interface PayloadWebhook {
+  id: string;
+  url: string;
+  /** Absent for a test send, which is never ordered. */
+  ordering?: Ordering;
 }
 
 /**
@@ -110,17 +121,21 @@ export interface PayloadEvent {
  */
 export async function insertPayloads(
   tx: Transaction<Database>,
-  pairs: Array<{ event: PayloadEvent; webhook: { id: string; url: string } }>,
+  pairs: Array<{ event: PayloadEvent; webhook: PayloadWebhook }>,
 ): Promise<DeliveryStart[]> {
   const now = Date.now();
-  const payloads = pairs.map(({ event, webhook }) => ({
-    payloadId: newId("pl"),
-    webhookId: webhook.id,
-    organizationId: event.organizationId,
-    event: event.type,
-    url: webhook.url,
-    run: 1,
-  }));
+  const keys = pairs.map(({ event, webhook }) => orderKeyOf(webhook.ordering ?? "none", event));
+  const payloads = pairs.map(({ event, webhook }, i) =>
+    deliveryStartOf({
+      id: newId("pl"),
+      webhook_id: webhook.id,
+      organization_id: event.organizationId,
+      type: event.type,
+      url: webhook.url,
+      run: 1,
+      order_key: keys[i]!,
+    })
+  );
   if (payloads.length > 0) {
     await tx.insertInto("payloads").values(payloads.map((p, i) => ({
       id: p.payloadId,
@@ -132,6 +147,8 @@ export async function insertPayloads(
       attempt_count: 0,
       created_at: pairs[i]!.event.createdAt,
       updated_at: now,
+      order_key: keys[i]!,
+      seq: keys[i] === null ? null : pairs[i]!.event.seq,
     }))).execute();
   }
   return payloads;
@@ -208,8 +225,8 @@ export async function sendTestEvent(
     ...testEventOf({ id: webhook.id, createdAt: webhook.created_at }),
   };
   const [payload] = await deps.db.transaction().execute(async (tx) => {
-    const { id, createdAt } = await insertEvent(tx, event);
-    return await insertPayloads(tx, [{ event: { ...event, id, createdAt }, webhook }]);
+    const recorded = await insertEvent(tx, event);
+    return await insertPayloads(tx, [{ event: { ...event, ...recorded }, webhook }]);
   });
   await startSoon(deps, [payload!]);
   return payload!;
