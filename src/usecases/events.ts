@@ -8,6 +8,7 @@ import { type Ordering, orderKeyOf } from "../domain/ordering.ts";
 import { type DeliveryStart, deliveryStartOf, startDelivery } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
+import { wakeCancelled } from "./ordering.ts";
 
 /** An event to record. */
 export interface NewEvent {
@@ -184,7 +185,46 @@ export async function startDeliveries(deps: UseCaseDeps, payloads: DeliveryStart
   await Promise.all(
     Array.from({ length: Math.min(START_CONCURRENCY, payloads.length) }, startNext),
   );
+  const busy = payloads.filter((p) => p.ordered && !started.includes(p.payloadId));
+  if (busy.length > 0) started.push(...await startAfterPreviousRuns(deps, busy));
   await markDelivering(deps, started);
+}
+
+/** How often, and how far apart, a start waits for a previous run's delivery to end. */
+const PREVIOUS_RUN_TRIES = 6;
+const PREVIOUS_RUN_PAUSE_MS = 500;
+
+/**
+ * Ordered payloads resent while their previous run's delivery still waits for its turn (it ends
+ * at its next look, the payload being no longer open at that run): wakes those deliveries so they
+ * end now, and starts the new runs once they have. What is still open after a few seconds is left
+ * `pending` for the reconciler.
+ */
+async function startAfterPreviousRuns(
+  deps: UseCaseDeps,
+  payloads: DeliveryStart[],
+): Promise<string[]> {
+  await wakeCancelled(deps, payloads.map((p) => p.payloadId));
+  const started: string[] = [];
+  let left = payloads;
+  for (let i = 0; i < PREVIOUS_RUN_TRIES && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, PREVIOUS_RUN_PAUSE_MS));
+    const still: DeliveryStart[] = [];
+    for (const payload of left) {
+      try {
+        if (await startDelivery(deps.temporal, deps.taskQueue, deps.delivery, payload)) {
+          started.push(payload.payloadId);
+        } else still.push(payload);
+      } catch (err) {
+        log.error("could not start a delivery", {
+          payloadId: payload.payloadId,
+          error: String(err),
+        });
+      }
+    }
+    left = still;
+  }
+  return started;
 }
 
 /** Moves started payloads from `pending` to `delivering` (the first attempt does it too). */
