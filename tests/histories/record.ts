@@ -50,7 +50,7 @@ const publishOrdered = async () =>
   (await api(s, "POST", "/v1/events", {
     token: org.apiKey,
     body: { event: "history.ordered", object: "thing", objectId: "t1", data: { n: 1 } },
-  })).body.payloads[0].id as string;
+  })).body.payloads.find((p: { webhookId: string }) => p.webhookId === ordered.id).id as string;
 await publishOrdered();
 await save(deliveryWorkflowId(await publishOrdered()), "deliver_payload_ordered.json");
 await api(s, "DELETE", `/v1/webhooks/${ordered.id}`, { token: org.apiKey });
