@@ -305,16 +305,20 @@ if (import.meta.main) {
   console.log("rendered BENCHMARKS.md from bench/results.json");
 }
 
-/** The ordering scenario's row: the same workload without and with ordering. */
+/** The ordering scenario's row: the same workload without and with ordering, per hiccup status. */
 // deno-lint-ignore no-explicit-any
-function orderingRow(o: any, resources: string): string {
+export function orderingRow(o: any, resources: string): string {
   // deno-lint-ignore no-explicit-any
   const one = (name: string, r: any) =>
     `${name}: ${r.deliveriesPerSecond} deliveries/s (${r.delivered}/${r.expected} in ${r.seconds} s), ` +
     `first attempt p50 ${r.firstAttemptP50Ms} ms, p95 ${r.firstAttemptP95Ms} ms, ` +
     `${r.outOfOrder} out of order, ${r.staleContacts} stale contacts`;
+  // deno-lint-ignore no-explicit-any
+  const runs = (o.runs as any[]).map((run) =>
+    `${run.hiccup}: ${one("none", run.none)}<br>${run.hiccup}: ${one("object", run.object)}`
+  );
   return `| ordering (${o.contacts} contacts × ${o.updates} updates in sequence, one first attempt ` +
-    `in four answered 503, 5 s retry) | ${one("none", o.none)}<br>${
-      one("object", o.object)
+    `in four answered 503, then 500 (a 503 also paces the whole webhook), 5 s retry) | ${
+      runs.join("<br>")
     } | ${resources} |`;
 }

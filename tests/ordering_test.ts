@@ -312,3 +312,54 @@ test(
   },
   { ignore: !usesPostgres },
 );
+
+test("a resend of one payload behind an open one waits its turn", async () => {
+  const s = await stack({ DELIVERY_RETRY_INTERVAL: "2s" });
+  const org = await createOrganization(s);
+  let headDown = true;
+  const delivered = new Set<string>();
+  const receiver = await startReceiver((_n, req) => {
+    const seq = (req.body.items as { data: { seq?: number } }).data.seq;
+    if (seq === 1 && headDown) return new Response("down", { status: 500 });
+    delivered.add(req.rawBody);
+    return new Response("ok");
+  });
+  try {
+    const webhook = await createWebhook(s, org.apiKey, {
+      url: receiver.url,
+      eventTypes: ["contact.updated"],
+      ordering: "object",
+    });
+    await updateInSequence(poster(s, org.apiKey), 2);
+    const [, second] = await s.infra.database.db.selectFrom("payloads").select("id")
+      .where("webhook_id", "=", webhook.id).orderBy("seq").execute();
+    await waitFor("the head's first failure", () => receiver.received.length >= 1);
+    // An operator cancels the waiting second payload; its owner resends it at once.
+    await s.herald.temporal.workflow.getHandle(`payload:${second!.id}`).cancel();
+    await waitFor("the second cancelled", async () => {
+      const rows = await statusesOf(s, webhook.id);
+      return rows.find((r) => r.id === second!.id)?.status === "cancelled";
+    });
+    const resent = await waitFor("the resend", async () => {
+      const answer = await api(s, "POST", `/v1/payloads/${second!.id}/resend`, {
+        token: org.apiKey,
+      });
+      return answer.status === 202 && answer;
+    }, 10_000);
+    assert.equal(resent.status, 202);
+    // It waits for the head, which is still retrying.
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.deepEqual(
+      updatesOf(receiver.received).map((u) => u.position).filter((p) => p === 2),
+      [],
+    );
+    headDown = false;
+    await waitFor("both delivered", async () => {
+      const rows = await statusesOf(s, webhook.id);
+      return rows.length === 2 && rows.every((r) => r.status === "delivered");
+    }, 20_000);
+    assert.deepEqual(deliveredUpdates(receiver.received, delivered).map((u) => u.position), [1, 2]);
+  } finally {
+    await receiver.close();
+  }
+});

@@ -39,7 +39,6 @@ export async function recordEvent(
   tx: Transaction<Database>,
   event: NewEvent,
 ): Promise<RecordedEvent> {
-  const { id, createdAt, seq } = await insertEvent(tx, event);
   // Subscribed: its event types hold one of the patterns this type matches (a jsonb `?|`).
   const matching = patternsMatching(event.type);
   // Webhooks exist only on the business plan: a downgrade stops deliveries at once.
@@ -51,6 +50,13 @@ export async function recordEvent(
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
     .orderBy("webhooks.created_at").execute();
+  if (event.objectId !== null && webhooks.some((w) => w.ordering === "object")) {
+    // The events of one object take their sequence numbers in the order they commit, so an
+    // ordered payload never finds its predecessor still uncommitted.
+    const object = `${event.organizationId}:${event.object}:${event.objectId}`;
+    await sql`select pg_advisory_xact_lock(hashtextextended(${object}, 0))`.execute(tx);
+  }
+  const { id, createdAt, seq } = await insertEvent(tx, event);
   const recorded = { ...event, id, createdAt, seq };
   const payloads = await insertPayloads(
     tx,
