@@ -42,6 +42,7 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     retry = get("retryTiming"),
     raw = get("rawLimit"),
     retention = get("retention"),
+    ordering = get("ordering"),
     floor = get("floor"),
     burst = get("burst");
   // deno-lint-ignore no-explicit-any
@@ -82,6 +83,7 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
         ? ` (by gap, 1→2 to 4→5: ${retry.maxDeviationMsByGap.join(", ")} ms)`
         : ""
     } | ${res(retry, three)} |`,
+    ...(ordering ? [orderingRow(ordering, res(ordering, three))] : []),
     ...(floor
       ? [
         `| floor: a bare workflow with one local activity that returns at once, same server (steps ${
@@ -317,4 +319,22 @@ if (import.meta.main) {
   const { machine, results } = JSON.parse(await Deno.readTextFile(`${dir}results.json`));
   await Deno.writeTextFile(`${dir}../BENCHMARKS.md`, renderMarkdown(machine, results));
   console.log("rendered BENCHMARKS.md from bench/results.json");
+}
+
+/** The ordering scenario's row: the same workload without and with ordering, per hiccup status. */
+// deno-lint-ignore no-explicit-any
+export function orderingRow(o: any, resources: string): string {
+  // deno-lint-ignore no-explicit-any
+  const one = (name: string, r: any) =>
+    `${name}: ${r.deliveriesPerSecond} deliveries/s (${r.delivered}/${r.expected} in ${r.seconds} s), ` +
+    `first attempt p50 ${r.firstAttemptP50Ms} ms, p95 ${r.firstAttemptP95Ms} ms, ` +
+    `${r.outOfOrder} out of order, ${r.staleContacts} stale contacts`;
+  // deno-lint-ignore no-explicit-any
+  const runs = (o.runs as any[]).map((run) =>
+    `${run.hiccup}: ${one("none", run.none)}<br>${run.hiccup}: ${one("object", run.object)}`
+  );
+  return `| ordering (${o.contacts} contacts × ${o.updates} updates in sequence, one first attempt ` +
+    `in four answered 503, then 500 (a 503 also paces the whole webhook), 5 s retry) | ${
+      runs.join("<br>")
+    } | ${resources} |`;
 }

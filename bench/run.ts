@@ -22,6 +22,7 @@ import { perfAvailable, startProfile } from "./profile.ts";
 import { compareVersions, git } from "./compare.ts";
 import { runFloor } from "./floor.ts";
 import { measureRetention } from "./retention.ts";
+import { measureOrdering } from "./ordering.ts";
 import { renderMarkdown } from "./render.ts";
 import { type Sink, startSink, tokenBucket } from "./sinks.ts";
 import { percentile, round } from "./stats.ts";
@@ -32,9 +33,9 @@ const compareIndex = Deno.args.indexOf("--compare");
 const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
-// `--only scenario,...`: just those (ingest, throughput, floor, latency, retryTiming, fanOut, rawLimit,
-// burst, retention, versions), for a quick look while working; the results go to bench/tmp/, not to the
-// report.
+// `--only scenario,...`: just those (ingest, throughput, floor, latency, retryTiming, ordering,
+// fanOut, rawLimit, burst, retention, versions), for a quick look while working; the results go to
+// bench/tmp/, not to the report.
 const onlyIndex = Deno.args.indexOf("--only");
 const only = onlyIndex >= 0 ? (Deno.args[onlyIndex + 1] ?? "").split(",").filter(Boolean) : [];
 const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
@@ -569,6 +570,21 @@ try {
       maxDeviationMsByGap: byPosition,
     });
     await sink.close();
+  }
+
+  // ---- Ordering: 10 contacts × 10 updates, one first attempt in four answered 503 -------------
+  if (runs("ordering")) {
+    say("ordering: 10 contacts × 10 updates, one first attempt in four 503, without and with");
+    sampler.start();
+    const numbers = await measureOrdering({
+      apiUrl,
+      adminToken: ADMIN,
+      say,
+      contacts: 10,
+      updates: 10,
+    });
+    record("ordering", numbers);
+    await drain();
   }
 
   // ---- Fan-out: one event to N webhooks --------------------------------------------------------

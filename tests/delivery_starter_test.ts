@@ -13,6 +13,7 @@ const payload = (payloadId: string): DeliveryStart => ({
   event: "contact.created",
   url: "https://receiver.test/",
   run: 1,
+  ordered: false,
 });
 
 Deno.test("an enqueue at any moment of the loop's end is started, never left for the reconciler", async () => {

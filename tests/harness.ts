@@ -333,6 +333,7 @@ export async function createWebhook(
     eventTypes?: string[];
     headers?: Record<string, string>;
     rateLimit?: number | null;
+    ordering?: "none" | "object";
   },
 ): Promise<Schemas["CreatedWebhook"]> {
   const { data, error } = await client(s, apiKey).POST("/v1/webhooks", { body });

@@ -9,6 +9,8 @@ const dir = new URL("./histories/", import.meta.url);
 
 const described: Record<string, string> = {
   "deliver_payload_delivered.json": "a payload delivered by its first attempt",
+  "deliver_payload_ordered.json":
+    "an ordered payload that waited for the one before it of its object, then was delivered",
   "deliver_payload_failed.json":
     "a payload whose attempts all failed, then deactivated its webhook and failed",
   "webhook_lifecycle_reactivated.json":

@@ -302,3 +302,41 @@ Deno.test("the lifecycle applies each requested change in order and ends when de
   assert.deepEqual(applied, ["deactivate", "reactivate", "delete"]);
   assert.equal((state as { status: string }).status, "deleted");
 });
+
+Deno.test("an ordered payload makes its first attempt only once its turn comes, then wakes the next", async () => {
+  const turns: string[] = [];
+  let released = 0;
+  const { calls, activities } = stubs(() => sent(true));
+  const waits = ["wait", "wait", "go"] as const;
+  activities.turnOf = () => {
+    const kind = waits[turns.length] ?? "go";
+    turns.push(kind);
+    return Promise.resolve(
+      kind === "wait" ? { kind, predecessorId: "pl_before", orderKey: "contact:ct_1" } : { kind },
+    );
+  };
+  activities.releaseSuccessor = () => {
+    released++;
+    return Promise.resolve();
+  };
+  const run = await deliver(activities, undefined, { ordered: { recheckMs: 20 } });
+  assert.equal(run.outcome, "delivered");
+  assert.deepEqual(turns, ["wait", "wait", "go"]);
+  assert.deepEqual(calls.attempts, [1]);
+  assert.equal(released, 1);
+});
+
+Deno.test("an ordered payload cancelled while it waits ends cancelled unsent, and still wakes the next", async () => {
+  let released = 0;
+  const { calls, activities } = stubs(() => sent(true));
+  activities.turnOf = () => Promise.resolve({ kind: "stopped" });
+  activities.releaseSuccessor = () => {
+    released++;
+    return Promise.resolve();
+  };
+  const run = await deliver(activities, undefined, { ordered: { recheckMs: 20 } });
+  assert.equal(run.outcome, "cancelled");
+  assert.deepEqual(calls.attempts, []);
+  assert.equal(run.deliveryOutcome, "cancelled");
+  assert.equal(released, 1);
+});

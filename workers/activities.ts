@@ -10,6 +10,7 @@ import {
   recordAttempt,
 } from "../src/usecases/attempts.ts";
 import type { UseCaseDeps } from "../src/usecases/deps.ts";
+import { releaseSuccessor, turnOf, wakeCancelled } from "../src/usecases/ordering.ts";
 import {
   resendWebhookRequests,
   settleClosedDeliveries,
@@ -29,6 +30,7 @@ import {
   type DeactivationReason,
   ErrorType,
   type FinishInput,
+  type Turn,
   type WebhookRequest,
 } from "../workflows/types.ts";
 
@@ -87,7 +89,23 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Applies one lifecycle request to the database, once. */
     async applyWebhookRequest(input: { webhookId: string; request: WebhookRequest }) {
-      return await applyWebhookRequest(db, input.webhookId, input.request);
+      return await applyWebhookRequest(
+        db,
+        input.webhookId,
+        input.request,
+        undefined,
+        (payloadIds) => wakeCancelled(deps, payloadIds),
+      );
+    },
+
+    /** Ordering: whether an ordered payload may make its first attempt now. */
+    async turnOf(input: { payloadId: string; run: number }): Promise<Turn> {
+      return await turnOf(deps, input);
+    },
+
+    /** Ordering: wakes the next open payload of the same object, once this one has ended. */
+    async releaseSuccessor(input: { payloadId: string }): Promise<void> {
+      await releaseSuccessor(deps, input.payloadId);
     },
 
     /** Reconciler: starts payloads left pending. */

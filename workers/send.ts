@@ -95,6 +95,7 @@ export async function sendPayload(
         "webhook-id": request.payloadId,
         "webhook-timestamp": String(request.timestampSeconds),
         "webhook-signature": request.signature,
+        ...(request.sequence !== undefined && { "webhook-sequence": String(request.sequence) }),
       },
       body: request.body,
     });

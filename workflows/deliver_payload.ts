@@ -8,19 +8,26 @@
  * sending are retried with backoff without spending one of the receiver's attempts. When the
  * webhook's pace holds a POST back, the attempt answers how long to wait: the workflow waits on a
  * durable timer and asks again, and the wait is not an attempt.
+ *
+ * An ordered payload (ordering `object`) first waits for its turn: while an earlier payload of its
+ * object is open, it waits for that one's signal as it ends, or a timer, then asks again. As it
+ * ends itself, it wakes the next one.
  */
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
+  defineSignal,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
+  setHandler,
   sleep,
   upsertSearchAttributes,
 } from "@temporalio/workflow";
 import type { Activities } from "../workers/activities.ts";
-import { DeliveryOutcomeKey } from "../src/temporal/names.ts";
+import { DeliveryOutcomeKey, PREDECESSOR_FINAL_SIGNAL } from "../src/temporal/names.ts";
 import {
   type AttemptResult,
   type DeliverPayloadInput,
@@ -46,10 +53,55 @@ const attempt = (number: number, { maxAttempts, timeoutMs }: DeliverPayloadInput
     localRetryThreshold: "1s",
   });
 
+/** An earlier payload of the same object ended (or this one may have been cancelled). */
+export const predecessorFinalSignal = defineSignal(PREDECESSOR_FINAL_SIGNAL);
+
 /** Delivers one payload to one webhook and records how it ended. */
 export async function deliverPayload(input: DeliverPayloadInput): Promise<DeliveryOutcome> {
+  if (!input.ordered) return await deliver(input);
+  let woken = false;
+  setHandler(predecessorFinalSignal, () => void (woken = true));
+  try {
+    return await deliver(input, async (recheckMs) => {
+      woken = false;
+      const turn = await bookkeeping.turnOf({ payloadId: input.payloadId, run: input.run });
+      if (turn.kind === "wait") {
+        setCurrentDetails(
+          turn.predecessorId
+            ? `Waiting for ${turn.predecessorId} of the same ${objectName(turn.orderKey)} to end.`
+            : "Waiting for the webhook's deactivation to be applied.",
+        );
+        await condition(() => woken, recheckMs);
+      }
+      return turn.kind;
+    });
+  } finally {
+    // Once final, the next payload of the same object takes its turn now, not at its timer.
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.releaseSuccessor({ payloadId: input.payloadId })
+    );
+  }
+}
+
+/** `contact` from `contact:ct_…`. */
+function objectName(orderKey: string): string {
+  return orderKey.slice(0, orderKey.indexOf(":"));
+}
+
+/** One run: its turn if ordered, then at most `maxAttempts` POSTs, then how it ended. */
+async function deliver(
+  input: DeliverPayloadInput,
+  askTurn?: (recheckMs: number) => Promise<"go" | "wait" | "stopped">,
+): Promise<DeliveryOutcome> {
   const { payloadId, webhookId, run, maxAttempts, retryIntervalMs } = input;
   try {
+    if (askTurn && input.ordered) {
+      for (;;) {
+        const turn = await askTurn(input.ordered.recheckMs);
+        if (turn === "go") break;
+        if (turn === "stopped") return end("cancelled");
+      }
+    }
     for (let number = 1; number <= maxAttempts; number++) {
       if (number > 1) await sleep(retryIntervalMs);
       const result = await attemptOnce(number, input);

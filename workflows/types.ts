@@ -31,6 +31,11 @@ export interface DeliverPayloadInput {
   timeoutMs: number;
   /** A test send (`webhook.test`): when its last attempt fails, its webhook stays active. */
   test?: boolean;
+  /**
+   * Ordering `object`: before its first attempt the payload waits until every earlier open
+   * payload of its object is final, asking again when signalled or after `recheckMs`.
+   */
+  ordered?: { recheckMs: number };
 }
 
 /** What one attempt is asked to do: POST attempt `number` of this run, once. */
@@ -75,6 +80,19 @@ export type AttemptResult =
     /** Why, in a sentence, for the Web UI. */
     detail: string;
   };
+
+/** Whether an ordered payload may make its first attempt now. */
+export type Turn =
+  | { kind: "go" }
+  | {
+    kind: "wait";
+    /** The open payload just before it in its object's order, or null for a deactivation. */
+    predecessorId: string | null;
+    /** The object, as `object:objectId`, for the Web UI. */
+    orderKey: string;
+  }
+  /** The payload is no longer open at this run (cancelled, resent): its delivery ends. */
+  | { kind: "stopped" };
 
 /** How a run ended, as the workflow records it. */
 export interface FinishInput {

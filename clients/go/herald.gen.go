@@ -64,6 +64,24 @@ func (e CreatedOperationalWebhookDeactivationReason) Valid() bool {
 	}
 }
 
+// Defines values for CreatedOperationalWebhookOrdering.
+const (
+	CreatedOperationalWebhookOrderingNone   CreatedOperationalWebhookOrdering = "none"
+	CreatedOperationalWebhookOrderingObject CreatedOperationalWebhookOrdering = "object"
+)
+
+// Valid indicates whether the value is a known member of the CreatedOperationalWebhookOrdering enum.
+func (e CreatedOperationalWebhookOrdering) Valid() bool {
+	switch e {
+	case CreatedOperationalWebhookOrderingNone:
+		return true
+	case CreatedOperationalWebhookOrderingObject:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreatedOperationalWebhookStatus.
 const (
 	CreatedOperationalWebhookStatusActive      CreatedOperationalWebhookStatus = "active"
@@ -121,6 +139,24 @@ func (e CreatedWebhookDeactivationReason) Valid() bool {
 	case CreatedWebhookDeactivationReasonPlanDowngraded:
 		return true
 	case CreatedWebhookDeactivationReasonUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatedWebhookOrdering.
+const (
+	CreatedWebhookOrderingNone   CreatedWebhookOrdering = "none"
+	CreatedWebhookOrderingObject CreatedWebhookOrdering = "object"
+)
+
+// Valid indicates whether the value is a known member of the CreatedWebhookOrdering enum.
+func (e CreatedWebhookOrdering) Valid() bool {
+	switch e {
+	case CreatedWebhookOrderingNone:
+		return true
+	case CreatedWebhookOrderingObject:
 		return true
 	default:
 		return false
@@ -211,6 +247,24 @@ func (e WebhookDeactivationReason) Valid() bool {
 	case WebhookDeactivationReasonPlanDowngraded:
 		return true
 	case WebhookDeactivationReasonUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookOrdering.
+const (
+	WebhookOrderingNone   WebhookOrdering = "none"
+	WebhookOrderingObject WebhookOrdering = "object"
+)
+
+// Valid indicates whether the value is a known member of the WebhookOrdering enum.
+func (e WebhookOrdering) Valid() bool {
+	switch e {
+	case WebhookOrderingNone:
+		return true
+	case WebhookOrderingObject:
 		return true
 	default:
 		return false
@@ -313,6 +367,42 @@ func (e ListWebhooksParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for CreateWebhookJSONBodyOrdering.
+const (
+	CreateWebhookJSONBodyOrderingNone   CreateWebhookJSONBodyOrdering = "none"
+	CreateWebhookJSONBodyOrderingObject CreateWebhookJSONBodyOrdering = "object"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookJSONBodyOrdering enum.
+func (e CreateWebhookJSONBodyOrdering) Valid() bool {
+	switch e {
+	case CreateWebhookJSONBodyOrderingNone:
+		return true
+	case CreateWebhookJSONBodyOrderingObject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateWebhookJSONBodyOrdering.
+const (
+	UpdateWebhookJSONBodyOrderingNone   UpdateWebhookJSONBodyOrdering = "none"
+	UpdateWebhookJSONBodyOrderingObject UpdateWebhookJSONBodyOrdering = "object"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWebhookJSONBodyOrdering enum.
+func (e UpdateWebhookJSONBodyOrdering) Valid() bool {
+	switch e {
+	case UpdateWebhookJSONBodyOrderingNone:
+		return true
+	case UpdateWebhookJSONBodyOrderingObject:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// ApiKey Shown only in this answer.
@@ -366,6 +456,9 @@ type CreatedOperationalWebhook struct {
 	Id      string            `json:"id"`
 	Name    string            `json:"name"`
 
+	// Ordering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+	Ordering CreatedOperationalWebhookOrdering `json:"ordering"`
+
 	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
 	RateLimit *int `json:"rateLimit"`
 
@@ -378,6 +471,9 @@ type CreatedOperationalWebhook struct {
 
 // CreatedOperationalWebhookDeactivationReason defines model for CreatedOperationalWebhook.DeactivationReason.
 type CreatedOperationalWebhookDeactivationReason string
+
+// CreatedOperationalWebhookOrdering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+type CreatedOperationalWebhookOrdering string
 
 // CreatedOperationalWebhookStatus defines model for CreatedOperationalWebhook.Status.
 type CreatedOperationalWebhookStatus string
@@ -415,6 +511,9 @@ type CreatedWebhook struct {
 	Id      string            `json:"id"`
 	Name    string            `json:"name"`
 
+	// Ordering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+	Ordering CreatedWebhookOrdering `json:"ordering"`
+
 	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
 	RateLimit *int `json:"rateLimit"`
 
@@ -427,6 +526,9 @@ type CreatedWebhook struct {
 
 // CreatedWebhookDeactivationReason defines model for CreatedWebhook.DeactivationReason.
 type CreatedWebhookDeactivationReason string
+
+// CreatedWebhookOrdering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+type CreatedWebhookOrdering string
 
 // CreatedWebhookStatus defines model for CreatedWebhook.Status.
 type CreatedWebhookStatus string
@@ -610,6 +712,9 @@ type Webhook struct {
 	Id      string            `json:"id"`
 	Name    string            `json:"name"`
 
+	// Ordering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+	Ordering WebhookOrdering `json:"ordering"`
+
 	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
 	RateLimit *int          `json:"rateLimit"`
 	Status    WebhookStatus `json:"status"`
@@ -619,6 +724,9 @@ type Webhook struct {
 
 // WebhookDeactivationReason defines model for Webhook.DeactivationReason.
 type WebhookDeactivationReason string
+
+// WebhookOrdering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+type WebhookOrdering string
 
 // WebhookStatus defines model for Webhook.Status.
 type WebhookStatus string
@@ -779,11 +887,17 @@ type CreateWebhookJSONBody struct {
 	Headers *map[string]string `json:"headers,omitempty"`
 	Name    *string            `json:"name,omitempty"`
 
+	// Ordering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+	Ordering *CreateWebhookJSONBodyOrdering `json:"ordering,omitempty"`
+
 	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
 	RateLimit   *int    `json:"rateLimit,omitempty"`
 	Url         string  `json:"url"`
 	VerifyToken *string `json:"verifyToken,omitempty"`
 }
+
+// CreateWebhookJSONBodyOrdering defines parameters for CreateWebhook.
+type CreateWebhookJSONBodyOrdering string
 
 // UpdateWebhookJSONBody defines parameters for UpdateWebhook.
 type UpdateWebhookJSONBody struct {
@@ -794,11 +908,17 @@ type UpdateWebhookJSONBody struct {
 	Headers *map[string]string `json:"headers,omitempty"`
 	Name    *string            `json:"name,omitempty"`
 
+	// Ordering `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+	Ordering *UpdateWebhookJSONBodyOrdering `json:"ordering,omitempty"`
+
 	// RateLimit At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
 	RateLimit   *int    `json:"rateLimit,omitempty"`
 	Url         *string `json:"url,omitempty"`
 	VerifyToken *string `json:"verifyToken,omitempty"`
 }
+
+// UpdateWebhookJSONBodyOrdering defines parameters for UpdateWebhook.
+type UpdateWebhookJSONBodyOrdering string
 
 // ListWebhookPayloadsParams defines parameters for ListWebhookPayloads.
 type ListWebhookPayloadsParams struct {
@@ -1442,14 +1562,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/webhooks/{id} (the `GetWebhook` operationId).
 	GetWebhook(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers or rate limit
+	// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers or rate limit
+	// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2160,7 +2280,7 @@ func (c *Client) GetWebhook(ctx context.Context, id string, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
-// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers or rate limit
+// UpdateWebhookWithBody Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 //
 // Takes any type of body and a specified content type.
 //
@@ -2177,7 +2297,7 @@ func (c *Client) UpdateWebhookWithBody(ctx context.Context, id string, contentTy
 	return c.Client.Do(req)
 }
 
-// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers or rate limit
+// UpdateWebhook Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4383,14 +4503,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/webhooks/{id} (the `GetWebhook` operationId).
 	GetWebhookWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
 
-	// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
+	// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/webhooks/{id} (the `UpdateWebhook` operationId).
 	UpdateWebhookWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
 
-	// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
+	// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7661,7 +7781,7 @@ func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, id str
 	return ParseGetWebhookResponse(rsp)
 }
 
-// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
+// UpdateWebhookWithBodyWithResponse Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7674,7 +7794,7 @@ func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Cont
 	return ParseUpdateWebhookResponse(rsp)
 }
 
-// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers or rate limit
+// UpdateWebhookWithResponse Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

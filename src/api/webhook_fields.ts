@@ -17,6 +17,7 @@ import {
 } from "../domain/webhook_headers.ts";
 import { RATE_LIMIT_RANGE } from "../domain/flow.ts";
 import { MASKED, Millis } from "./schemas.ts";
+import { ORDERINGS } from "../domain/ordering.ts";
 
 /** The events a webhook receives: exact names, `prefix.*` wildcards, or `*`. */
 export const EventTypesSchema = z.array(
@@ -100,6 +101,16 @@ export const RateLimitSchema = z.number().int().min(RATE_LIMIT_RANGE.min).max(RA
       "before its POST and spends none of its attempts.",
     example: 20,
   });
+
+/** A webhook's ordering (SPEC §6 rule 8). */
+export const OrderingSchema = z.enum(ORDERINGS).openapi({
+  description: "`object`: the payloads of one object (same `object` and `objectId`, such as one " +
+    "contact) are POSTed in the order their events were recorded, each after every earlier one " +
+    "is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` " +
+    "header; other objects are not held back. `none` (the default): each payload goes as soon " +
+    "as it can. A change applies to payloads created after it.",
+  example: "object",
+});
 
 /** How Herald has slowed a webhook down on its own, after its receiver signalled an overload. */
 export const FlowControlSchema = z.object({

@@ -37,8 +37,10 @@ import {
   FlowControlSchema,
   HeadersSchema,
   maskHeaders,
+  OrderingSchema,
   RateLimitSchema,
 } from "./webhook_fields.ts";
+import { DEFAULT_ORDERING } from "../domain/ordering.ts";
 import { ensureFlowRow, type FlowView, flowViews } from "../usecases/flow.ts";
 
 /** A webhook as the API shows it. */
@@ -56,6 +58,7 @@ export const WebhookSchema = z.object({
     example: { authorization: MASKED },
   }),
   rateLimit: RateLimitSchema,
+  ordering: OrderingSchema,
   flowControl: FlowControlSchema,
   status: z.enum(WEBHOOK_STATUSES),
   deactivationReason: z.enum(DEACTIVATION_REASONS).nullable(),
@@ -87,6 +90,7 @@ export function presentWebhook(w: Webhook, flow: FlowView | null = null) {
     eventTypes: w.event_types,
     headers: maskHeaders(w.headers),
     rateLimit: w.rate_limit,
+    ordering: w.ordering,
     flowControl: flow,
     status: w.status,
     deactivationReason: w.deactivation_reason,
@@ -175,6 +179,7 @@ export function webhooksRouter(deps: AppDeps) {
         eventTypes: EventTypesSchema.optional(),
         headers: HeadersSchema.optional(),
         rateLimit: RateLimitSchema.optional(),
+        ordering: OrderingSchema.optional(),
       })),
       responses: {
         201: jsonResponse(CreatedWebhookSchema, "The webhook, with its signing secret"),
@@ -212,6 +217,7 @@ export function webhooksRouter(deps: AppDeps) {
           event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
           headers: jsonb(body.headers ?? {}),
           rate_limit: body.rateLimit ?? null,
+          ordering: body.ordering ?? DEFAULT_ORDERING,
           signing_secret: newSigningSecret(),
           retired_signing_secrets: jsonb([]),
           status: "active",
@@ -282,7 +288,8 @@ export function webhooksRouter(deps: AppDeps) {
       path: "/{id}",
       tags: ["Webhooks"],
       operationId: "updateWebhook",
-      summary: "Change a webhook's URL, name, verify token, event types, headers or rate limit",
+      summary:
+        "Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering",
       security: [{ apiKey: [] }],
       request: {
         params: IdParam,
@@ -293,6 +300,7 @@ export function webhooksRouter(deps: AppDeps) {
           eventTypes: EventTypesSchema.optional(),
           headers: HeadersSchema.optional(),
           rateLimit: RateLimitSchema.optional(),
+          ordering: OrderingSchema.optional(),
         })),
       },
       responses: {
@@ -314,6 +322,7 @@ export function webhooksRouter(deps: AppDeps) {
           ...(body.eventTypes !== undefined && { event_types: jsonb(body.eventTypes) }),
           ...(body.headers !== undefined && { headers: jsonb(body.headers) }),
           ...(body.rateLimit !== undefined && { rate_limit: body.rateLimit }),
+          ...(body.ordering !== undefined && { ordering: body.ordering }),
           updated_at: Date.now(),
         })
         .where("id", "=", id).where("organization_id", "=", organizationId)

@@ -369,7 +369,7 @@ export interface paths {
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
-        /** Change a webhook's URL, name, verify token, event types, headers or rate limit */
+        /** Change a webhook's URL, name, verify token, event types, headers, rate limit or ordering */
         patch: operations["updateWebhook"];
         trace?: never;
     };
@@ -787,6 +787,12 @@ export interface components {
             };
             id: string;
             name: string;
+            /**
+             * @description `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+             * @example object
+             * @enum {string}
+             */
+            ordering: "none" | "object";
             /**
              * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
              * @example 20
@@ -2294,6 +2300,12 @@ export interface operations {
                     };
                     name?: string;
                     /**
+                     * @description `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+                     * @example object
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "object";
+                    /**
                      * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
                      * @example 20
                      */
@@ -2485,6 +2497,12 @@ export interface operations {
                         [key: string]: string;
                     };
                     name?: string;
+                    /**
+                     * @description `object`: the payloads of one object (same `object` and `objectId`, such as one contact) are POSTed in the order their events were recorded, each after every earlier one is final (`delivered`, `failed` or `cancelled`), and each carries a `webhook-sequence` header; other objects are not held back. `none` (the default): each payload goes as soon as it can. A change applies to payloads created after it.
+                     * @example object
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "object";
                     /**
                      * @description At most this many POSTs per second to the webhook (1 to 10,000), first attempts and retries alike, across every worker; `null` (the default) for no limit. A payload waiting for its turn waits before its POST and spends none of its attempts.
                      * @example 20

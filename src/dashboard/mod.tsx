@@ -462,6 +462,7 @@ export function dashboardRouter(options: DashboardOptions) {
     if (form.clearHeaders) body.headers = {};
     else if (Object.keys(headers).length > 0) body.headers = headers;
     body.rateLimit = rateLimitOf(form.rateLimit);
+    if (form.ordering) body.ordering = String(form.ordering);
     const answer = await call(c, "PATCH", `/v1/webhooks/${id}`, body);
     if (!answer.ok) return webhookPage(c, id, { error: errorText(answer) });
     return back(c, `/webhooks/${id}`, { notice: "Settings saved." });

@@ -364,6 +364,15 @@ export function WebhookPage(props: {
             </label>
           )}
           <RateLimitField value={w.rateLimit} />
+          <label>
+            Ordering (for payloads created after a change){" "}
+            <select name="ordering">
+              <option value="none" selected={w.ordering === "none"}>none</option>
+              <option value="object" selected={w.ordering === "object"}>
+                object: one object's payloads in event order
+              </option>
+            </select>
+          </label>
           <button type="submit" class="primary">Save</button>
         </PostForm>
       </div>

@@ -1,6 +1,7 @@
 /** The database's tables as Kysely sees them. Times are UNIX milliseconds (bigint columns). */
 import type { ColumnType, Generated, Insertable, RawBuilder, Selectable, Updateable } from "kysely";
 
+import type { Ordering } from "../domain/ordering.ts";
 import type {
   CancelReason,
   DeactivationReason,
@@ -63,6 +64,8 @@ export interface WebhookTable {
   >;
   /** At most this many POSTs per second across every worker; null for no limit. */
   rate_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  /** `object`: the payloads of one object are POSTed in event order (src/domain/ordering.ts). */
+  ordering: ColumnType<Ordering, Ordering | undefined, Ordering>;
   status: WebhookStatus;
   deactivation_reason: DeactivationReason | null;
   deactivated_at: number | null;
@@ -91,6 +94,8 @@ export interface EventTable {
   object_created_at: number;
   data: JsonObject;
   created_at: number;
+  /** The order events were recorded in, across the whole database. */
+  seq: Generated<number>;
 }
 
 /** The `event_type_counts` table: how often each event type happened in an organization. */
@@ -120,6 +125,10 @@ export interface PayloadTable {
   finished_at: number | null;
   /** Why the payload ended `cancelled`; null otherwise. */
   cancel_reason: CancelReason | null;
+  /** The object it is ordered by (src/domain/ordering.ts); null when the payload is not ordered. */
+  order_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its event's `seq`, set when `order_key` is: its place in that object's order. */
+  seq: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The `attempts` table: one HTTP POST of a payload. */

@@ -10,6 +10,7 @@ import type { DeliverPayloadInput, WebhookRequest } from "../../workflows/types.
 import type { WebhookState } from "../domain/types.ts";
 import { redactUrl } from "../domain/url_policy.ts";
 import { TEST_EVENT } from "../domain/event_types.ts";
+import { PREDECESSOR_RECHECK_MS } from "../domain/ordering.ts";
 import { metrics } from "../metrics.ts";
 import {
   deliveryWorkflowId,
@@ -18,6 +19,7 @@ import {
   lifecycleTaskQueue,
   lifecycleWorkflowId,
   OrganizationIdKey,
+  PREDECESSOR_FINAL_SIGNAL,
   WebhookEventKey,
   WebhookIdKey,
   WorkflowType,
@@ -33,6 +35,32 @@ export interface DeliveryStart {
   run: number;
   /** The trace of the request that committed the payload, when traces are on. */
   traceContext?: Context;
+  /** The payload waits for every earlier open payload of its object (ordering `object`). */
+  ordered: boolean;
+}
+
+/**
+ * The start of a payload's delivery from its row (with its event's type and its webhook's URL):
+ * the one way every path (an event, a replay, a resend, the reconciler) builds it.
+ */
+export function deliveryStartOf(row: {
+  id: string;
+  webhook_id: string;
+  organization_id: string;
+  type: string;
+  url: string;
+  run: number;
+  order_key: string | null;
+}): DeliveryStart {
+  return {
+    payloadId: row.id,
+    webhookId: row.webhook_id,
+    organizationId: row.organization_id,
+    event: row.type,
+    url: row.url,
+    run: row.run,
+    ordered: row.order_key !== null,
+  };
 }
 
 /** Delivery settings passed into each workflow. */
@@ -68,6 +96,7 @@ export async function startDelivery(
     timeoutMs: settings.timeoutMs,
     // Known by its event, so a resend of a test payload is a test too.
     ...(start.event === TEST_EVENT && { test: true }),
+    ...(start.ordered && { ordered: { recheckMs: PREDECESSOR_RECHECK_MS } }),
   };
   try {
     const handle = await inTraceContext(
@@ -103,6 +132,19 @@ export async function isDeliveryOpen(client: Client, payloadId: string): Promise
     return description.status.name === "RUNNING";
   } catch (err) {
     if (err instanceof Error && err.name === "WorkflowNotFoundError") return false;
+    throw err;
+  }
+}
+
+/**
+ * Tells a payload's open delivery that its predecessor ended (or that it may have been
+ * cancelled), so it looks at its turn again now; nothing when no delivery of it is open.
+ */
+export async function wakeDelivery(client: Client, payloadId: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(deliveryWorkflowId(payloadId)).signal(PREDECESSOR_FINAL_SIGNAL);
+  } catch (err) {
+    if (err instanceof Error && err.name === "WorkflowNotFoundError") return;
     throw err;
   }
 }

@@ -45,6 +45,12 @@ export const WorkflowType = {
   enforceRetention: "enforceRetention",
 } as const;
 
+/**
+ * The signal an ordered payload's delivery sends, as it ends, to the next payload of its object
+ * waiting for its turn (workflows/deliver_payload.ts).
+ */
+export const PREDECESSOR_FINAL_SIGNAL = "predecessorFinal";
+
 /** The webhook a delivery is for. */
 export const WebhookIdKey = defineSearchAttributeKey("WebhookId", SearchAttributeType.KEYWORD);
 /** The organization that owns the webhook. */

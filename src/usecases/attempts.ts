@@ -37,6 +37,8 @@ export interface SendRequest {
   timeoutMs: number;
   /** The webhook's custom headers; none of them is a name Herald sets. */
   headers: Record<string, string>;
+  /** An ordered payload's place in its object's order (`webhook-sequence`): its event's `seq`. */
+  sequence?: number;
 }
 
 /** What one POST produced; every string is storable text. */
@@ -161,6 +163,7 @@ async function loadAttempt(deps: AttemptDeps, payloadId: string) {
       "payloads.run",
       "payloads.cancel_reason",
       "payloads.created_at",
+      "payloads.seq",
       "webhooks.id as webhook_id",
       "webhooks.url",
       "webhooks.status as webhook_status",
@@ -261,6 +264,7 @@ async function send(
     signature: await signWebhook(secrets, input.payloadId, timestampSeconds, body),
     timeoutMs: input.timeoutMs,
     headers: row.headers,
+    ...(row.seq !== null && { sequence: row.seq }),
   });
 }
 

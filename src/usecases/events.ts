@@ -5,9 +5,11 @@ import type { Database, JsonObject, Webhook } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
 import { newId } from "../domain/ids.ts";
 import { patternsMatching, testEventOf } from "../domain/event_types.ts";
-import { type DeliveryStart, startDelivery } from "../temporal/deliveries.ts";
+import { type Ordering, orderKeyOf } from "../domain/ordering.ts";
+import { type DeliveryStart, deliveryStartOf, startDelivery } from "../temporal/deliveries.ts";
 import { log } from "../log.ts";
 import type { UseCaseDeps } from "./deps.ts";
+import { wakeCancelled } from "./ordering.ts";
 
 /** An event to record. */
 export interface NewEvent {
@@ -38,19 +40,25 @@ export async function recordEvent(
   tx: Transaction<Database>,
   event: NewEvent,
 ): Promise<RecordedEvent> {
-  const { id, createdAt } = await insertEvent(tx, event);
   // Subscribed: its event types hold one of the patterns this type matches (a jsonb `?|`).
   const matching = patternsMatching(event.type);
   // Webhooks exist only on the business plan: a downgrade stops deliveries at once.
   const webhooks = await tx.selectFrom("webhooks")
     .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
-    .select(["webhooks.id", "webhooks.url"])
+    .select(["webhooks.id", "webhooks.url", "webhooks.ordering"])
     .where("webhooks.organization_id", "=", event.organizationId)
     .where("organizations.plan", "=", WEBHOOK_PLAN)
     .where("webhooks.status", "=", "active").where("webhooks.deleted_at", "is", null)
     .where(sql<boolean>`webhooks.event_types ?| array[${sql.join(matching)}]::text[]`)
     .orderBy("webhooks.created_at").execute();
-  const recorded = { ...event, id, createdAt };
+  if (event.objectId !== null && webhooks.some((w) => w.ordering === "object")) {
+    // The events of one object take their sequence numbers in the order they commit, so an
+    // ordered payload never finds its predecessor still uncommitted.
+    const object = `${event.organizationId}:${event.object}:${event.objectId}`;
+    await sql`select pg_advisory_xact_lock(hashtextextended(${object}, 0))`.execute(tx);
+  }
+  const { id, createdAt, seq } = await insertEvent(tx, event);
+  const recorded = { ...event, id, createdAt, seq };
   const payloads = await insertPayloads(
     tx,
     webhooks.map((webhook) => ({ event: recorded, webhook })),
@@ -74,14 +82,14 @@ export async function recordEvent(
   return { id, createdAt, payloads };
 }
 
-/** Writes an event row; `createdAt` is now. */
+/** Writes an event row; `createdAt` is now, `seq` its place in the order of all events. */
 async function insertEvent(
   tx: Transaction<Database>,
   event: NewEvent,
-): Promise<{ id: string; createdAt: number }> {
+): Promise<{ id: string; createdAt: number; seq: number }> {
   const now = Date.now();
   const id = newId("evt");
-  await tx.insertInto("events").values({
+  const { seq } = await tx.insertInto("events").values({
     id,
     organization_id: event.organizationId,
     type: event.type,
@@ -90,8 +98,8 @@ async function insertEvent(
     object_created_at: event.objectCreatedAt ?? now,
     data: jsonb(event.data),
     created_at: now,
-  }).execute();
-  return { id, createdAt: now };
+  }).returning("seq").executeTakeFirstOrThrow();
+  return { id, createdAt: now, seq };
 }
 
 /** The event a payload is written for. */
@@ -103,6 +111,16 @@ export interface PayloadEvent {
   objectId: string | null;
   /** When the event was recorded: its payloads' `createdAt`, a replayed one's too. */
   createdAt: number;
+  /** Its place in the order events were recorded in. */
+  seq: number;
+}
+
+/** The webhook a payload is written for. */
+export interface PayloadWebhook {
+  id: string;
+  url: string;
+  /** Absent for a test send, which is never ordered. */
+  ordering?: Ordering;
 }
 
 /**
@@ -111,17 +129,21 @@ export interface PayloadEvent {
  */
 export async function insertPayloads(
   tx: Transaction<Database>,
-  pairs: Array<{ event: PayloadEvent; webhook: { id: string; url: string } }>,
+  pairs: Array<{ event: PayloadEvent; webhook: PayloadWebhook }>,
 ): Promise<DeliveryStart[]> {
   const now = Date.now();
-  const payloads = pairs.map(({ event, webhook }) => ({
-    payloadId: newId("pl"),
-    webhookId: webhook.id,
-    organizationId: event.organizationId,
-    event: event.type,
-    url: webhook.url,
-    run: 1,
-  }));
+  const keys = pairs.map(({ event, webhook }) => orderKeyOf(webhook.ordering ?? "none", event));
+  const payloads = pairs.map(({ event, webhook }, i) =>
+    deliveryStartOf({
+      id: newId("pl"),
+      webhook_id: webhook.id,
+      organization_id: event.organizationId,
+      type: event.type,
+      url: webhook.url,
+      run: 1,
+      order_key: keys[i]!,
+    })
+  );
   if (payloads.length > 0) {
     await tx.insertInto("payloads").values(payloads.map((p, i) => ({
       id: p.payloadId,
@@ -133,6 +155,8 @@ export async function insertPayloads(
       attempt_count: 0,
       created_at: pairs[i]!.event.createdAt,
       updated_at: now,
+      order_key: keys[i]!,
+      seq: keys[i] === null ? null : pairs[i]!.event.seq,
     }))).execute();
   }
   return payloads;
@@ -168,7 +192,46 @@ export async function startDeliveries(deps: UseCaseDeps, payloads: DeliveryStart
   await Promise.all(
     Array.from({ length: Math.min(START_CONCURRENCY, payloads.length) }, startNext),
   );
+  const busy = payloads.filter((p) => p.ordered && !started.includes(p.payloadId));
+  if (busy.length > 0) started.push(...await startAfterPreviousRuns(deps, busy));
   await markDelivering(deps, started);
+}
+
+/** How often, and how far apart, a start waits for a previous run's delivery to end. */
+const PREVIOUS_RUN_TRIES = 6;
+const PREVIOUS_RUN_PAUSE_MS = 500;
+
+/**
+ * Ordered payloads resent while their previous run's delivery still waits for its turn (it ends
+ * at its next look, the payload being no longer open at that run): wakes those deliveries so they
+ * end now, and starts the new runs once they have. What is still open after a few seconds is left
+ * `pending` for the reconciler.
+ */
+async function startAfterPreviousRuns(
+  deps: UseCaseDeps,
+  payloads: DeliveryStart[],
+): Promise<string[]> {
+  await wakeCancelled(deps, payloads.map((p) => p.payloadId));
+  const started: string[] = [];
+  let left = payloads;
+  for (let i = 0; i < PREVIOUS_RUN_TRIES && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, PREVIOUS_RUN_PAUSE_MS));
+    const still: DeliveryStart[] = [];
+    for (const payload of left) {
+      try {
+        if (await startDelivery(deps.temporal, deps.taskQueue, deps.delivery, payload)) {
+          started.push(payload.payloadId);
+        } else still.push(payload);
+      } catch (err) {
+        log.error("could not start a delivery", {
+          payloadId: payload.payloadId,
+          error: String(err),
+        });
+      }
+    }
+    left = still;
+  }
+  return started;
 }
 
 /** Moves started payloads from `pending` to `delivering` (the first attempt does it too). */
@@ -209,8 +272,8 @@ export async function sendTestEvent(
     ...testEventOf({ id: webhook.id, createdAt: webhook.created_at }),
   };
   const [payload] = await deps.db.transaction().execute(async (tx) => {
-    const { id, createdAt } = await insertEvent(tx, event);
-    return await insertPayloads(tx, [{ event: { ...event, id, createdAt }, webhook }]);
+    const recorded = await insertEvent(tx, event);
+    return await insertPayloads(tx, [{ event: { ...event, ...recorded }, webhook }]);
   });
   await startSoon(deps, [payload!]);
   return payload!;

@@ -7,6 +7,7 @@ import { sql } from "kysely";
 import { log } from "../log.ts";
 import { OPEN_STATUSES, WEBHOOK_PLAN } from "../domain/types.ts";
 import { WorkflowType } from "../temporal/names.ts";
+import { deliveryStartOf } from "../temporal/deliveries.ts";
 import type { UseCaseDeps } from "./deps.ts";
 import { startDeliveries } from "./events.ts";
 import { recordWebhookRequests, sendWebhookRequests } from "./webhook_changes.ts";
@@ -58,6 +59,7 @@ export async function startPendingDeliveries(
         "payloads.webhook_id",
         "payloads.organization_id",
         "payloads.created_at",
+        "payloads.order_key",
         "events.type",
         "webhooks.url",
       ])
@@ -75,17 +77,7 @@ export async function startPendingDeliveries(
       after = undefined;
       break;
     }
-    await startDeliveries(
-      deps,
-      rows.map((r) => ({
-        payloadId: r.id,
-        webhookId: r.webhook_id,
-        organizationId: r.organization_id,
-        event: r.type,
-        url: r.url,
-        run: r.run,
-      })),
-    );
+    await startDeliveries(deps, rows.map(deliveryStartOf));
     count += rows.length;
     const last = rows[rows.length - 1]!;
     after = [last.created_at, last.id];

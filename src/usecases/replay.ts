@@ -18,7 +18,7 @@ const INSERT_BATCH = 1_000;
 /** The webhook fields a replay reads. */
 type ReplayedWebhook = Pick<
   Webhook,
-  "id" | "organization_id" | "url" | "event_types" | "created_at"
+  "id" | "organization_id" | "url" | "event_types" | "created_at" | "ordering"
 >;
 
 /**
@@ -85,13 +85,13 @@ export async function replayMissedEvents(
 ): Promise<number | undefined> {
   const starts = await deps.db.transaction().execute(async (tx) => {
     const webhook = await tx.selectFrom("webhooks")
-      .select(["id", "organization_id", "url", "event_types", "created_at", "status"])
+      .select(["id", "organization_id", "url", "event_types", "created_at", "status", "ordering"])
       .where("id", "=", webhookId).where("deleted_at", "is", null)
       .forUpdate().executeTakeFirst();
     if (!webhook || webhook.status !== "active") return undefined;
     const events = await missedEvents(tx, webhook, since)
       .select(["events.id", "events.organization_id", "events.type", "events.object"])
-      .select(["events.object_id", "events.created_at"])
+      .select(["events.object_id", "events.created_at", "events.seq"])
       .orderBy("events.created_at").orderBy("events.id").limit(MAX_REPLAY).execute();
     const written = [];
     for (let i = 0; i < events.length; i += INSERT_BATCH) {
@@ -103,6 +103,7 @@ export async function replayMissedEvents(
           object: event.object,
           objectId: event.object_id,
           createdAt: event.created_at,
+          seq: event.seq,
         },
         webhook,
       }));

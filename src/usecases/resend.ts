@@ -1,7 +1,6 @@
 /** Resending payloads that ended failed or cancelled: a new run of the same payload. */
 import { RESENDABLE_STATUSES } from "../domain/types.ts";
-import type { DeliveryStart } from "../temporal/deliveries.ts";
-import { isDeliveryOpen } from "../temporal/deliveries.ts";
+import { type DeliveryStart, deliveryStartOf, isDeliveryOpen } from "../temporal/deliveries.ts";
 import { startSoon } from "./events.ts";
 import type { UseCaseDeps } from "./deps.ts";
 
@@ -57,6 +56,7 @@ export async function resendPayloads(
         "payloads.webhook_id",
         "payloads.organization_id",
         "payloads.event_id",
+        "payloads.order_key",
         "webhooks.url",
       ])
       .execute();
@@ -66,14 +66,7 @@ export async function resendPayloads(
       : [];
     const typeOf = new Map(events.map((e) => [e.id, e.type]));
     for (const row of rows) {
-      starts.push({
-        payloadId: row.id,
-        webhookId: row.webhook_id,
-        organizationId: row.organization_id,
-        event: typeOf.get(row.event_id) ?? "unknown",
-        url: row.url,
-        run: row.run,
-      });
+      starts.push(deliveryStartOf({ ...row, type: typeOf.get(row.event_id) ?? "unknown" }));
     }
   }
   await startSoon(deps, starts);

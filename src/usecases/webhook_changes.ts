@@ -155,16 +155,19 @@ const TOLD = ["id", "organization_id", "name", "url", "created_at"] as const;
  * reactivation is refused while the organization is off the business plan. A change of state
  * records its operational event (`webhook.deactivated`, `webhook.reactivated`) in the same
  * transaction, so it is told exactly once; with `deps` its deliveries start at once, else the
- * reconciler starts them.
+ * reconciler starts them. `wake` is handed the ordered payloads it cancelled (their deliveries may
+ * be waiting for their turn).
  */
 export async function applyWebhookRequest(
   db: Kysely<Database>,
   webhookId: string,
   request: WebhookRequest,
   deps?: UseCaseDeps,
+  wake?: (payloadIds: string[]) => Promise<void>,
 ): Promise<WebhookState> {
   const { change } = request;
   const now = Date.now();
+  let cancelled: string[] = [];
   const told = await db.transaction().execute(async (tx) => {
     const claimed = await tx.updateTable("webhook_requests").set({ applied_at: now })
       .where("id", "=", request.requestId).where("applied_at", "is", null)
@@ -213,12 +216,16 @@ export async function applyWebhookRequest(
       const reason: CancelReason = change.kind === "delete"
         ? "webhook_deleted"
         : "webhook_deactivated";
-      await tx.updateTable("payloads")
+      const rows = await tx.updateTable("payloads")
         .set({ status: "cancelled", cancel_reason: reason, finished_at: now, updated_at: now })
-        .where("webhook_id", "=", webhookId).where("status", "in", OPEN_STATUSES).execute();
+        .where("webhook_id", "=", webhookId).where("status", "in", OPEN_STATUSES)
+        .returning(["id", "order_key"]).execute();
+      cancelled = rows.filter((r) => r.order_key !== null).map((r) => r.id);
     }
     return starts;
   });
+  // Ordered payloads waiting for their turn end now rather than at their next timer.
+  if (wake && cancelled.length > 0) await wake(cancelled);
   if (deps) await startSoon(deps, told);
   const row = await db.selectFrom("webhooks")
     .select(["status", "deactivation_reason", "deleted_at"])

@@ -39,6 +39,23 @@ async function publish() {
 // (until a release has open workflows; then earlier versions' files stay and keep replaying).
 await save(deliveryWorkflowId(await publish()), "deliver_payload_delivered.json");
 
+// Ordered: the second payload of one object waits for the first, whose first attempt fails.
+const orderedReceiver = await startReceiver((n) => new Response("", { status: n === 1 ? 500 : 200 }));
+const ordered = await createWebhook(s, org.apiKey, {
+  url: orderedReceiver.url,
+  eventTypes: ["history.ordered"],
+  ordering: "object",
+});
+const publishOrdered = async () =>
+  (await api(s, "POST", "/v1/events", {
+    token: org.apiKey,
+    body: { event: "history.ordered", object: "thing", objectId: "t1", data: { n: 1 } },
+  })).body.payloads.find((p: { webhookId: string }) => p.webhookId === ordered.id).id as string;
+await publishOrdered();
+await save(deliveryWorkflowId(await publishOrdered()), "deliver_payload_ordered.json");
+await api(s, "DELETE", `/v1/webhooks/${ordered.id}`, { token: org.apiKey });
+await orderedReceiver.close();
+
 receiver.answer((n) => new Response("no", { status: n > 0 ? 500 : 200 }));
 await save(deliveryWorkflowId(await publish()), "deliver_payload_failed.json");
 await waitFor("deactivation", async () =>

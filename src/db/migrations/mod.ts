@@ -9,6 +9,7 @@ import * as m0006 from "./0006_retention.ts";
 import * as m0007 from "./0007_subscriptions.ts";
 import * as m0008 from "./0008_flow_control.ts";
 import * as m0010 from "./0010_platform.ts";
+import * as m0011 from "./0011_ordering.ts";
 import * as m0012 from "./0012_portal.ts";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007_subscriptions": m0007,
   "0008_flow_control": m0008,
   "0010_platform": m0010,
+  "0011_ordering": m0011,
   "0012_portal": m0012,
 };
 
