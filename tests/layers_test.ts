@@ -5,6 +5,7 @@
  * nothing imports yet is held to the same rules as the rest.
  */
 import assert from "node:assert/strict";
+import ts from "typescript";
 
 /** Packages `src/domain/` may import: pure computation, no I/O. */
 const PURE_PACKAGES = ["zod", "ipaddr.js", "standardwebhooks"];
@@ -274,4 +275,63 @@ Deno.test("packages are reached through their public entry points, never an inte
     }
   }
   assertNone("imports of a package's internals", found);
+});
+
+/** A function's length in lines, where it starts, and whether it is a route's handler. */
+interface FunctionSpan {
+  where: string;
+  name: string;
+  lines: number;
+  handler: boolean;
+}
+
+/** Every function of a source file, with its length, by the TypeScript parser. */
+function functionSpans(path: string, code: string): FunctionSpan[] {
+  const file = ts.createSourceFile(
+    path,
+    code,
+    ts.ScriptTarget.Latest,
+    true,
+    path.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
+  const spans: FunctionSpan[] = [];
+  const visit = (node: ts.Node) => {
+    if (
+      ts.isFunctionDeclaration(node) || ts.isArrowFunction(node) ||
+      ts.isFunctionExpression(node) || ts.isMethodDeclaration(node)
+    ) {
+      const first = file.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = file.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const call = node.parent;
+      // A handler: an argument after the first of app.openapi(…), app.get(…), app.post(…), …
+      const handler = ts.isCallExpression(call) &&
+        call.arguments.indexOf(node as ts.Expression) > 0 &&
+        ts.isPropertyAccessExpression(call.expression) &&
+        /^(openapi|get|post|put|patch|delete|all)$/.test(call.expression.name.text);
+      const named = (node as ts.FunctionDeclaration).name?.getText(file) ??
+        (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText(file) : "(anonymous)");
+      spans.push({ where: `${path}:${first + 1}`, name: named, lines: last - first + 1, handler });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return spans;
+}
+
+Deno.test("no route handler over 40 lines, no other function over 80 (router factories aside)", async () => {
+  const found: string[] = [];
+  for (const dir of ["src", "workers"]) {
+    for (const path of await sourceFiles(dir)) {
+      if (path === "src/client/openapi.ts") continue; // generated
+      const code = await Deno.readTextFile(new URL(path, ROOT));
+      for (const span of functionSpans(path, code)) {
+        if (span.handler && span.lines > 40) {
+          found.push(`${span.where} a route handler of ${span.lines} lines`);
+        } else if (!span.handler && !span.name.endsWith("Router") && span.lines > 80) {
+          found.push(`${span.where} ${span.name} is ${span.lines} lines`);
+        }
+      }
+    }
+  }
+  assertNone("functions too long to read at once", found);
 });

@@ -40,17 +40,14 @@ export interface ActivityDeps extends UseCaseDeps {
   destination: Destination;
 }
 
-/** Builds the activities over their dependencies. */
-export function createActivities(deps: ActivityDeps) {
-  const { db } = deps;
-  const heartbeat = () => Context.current().heartbeat();
+/** The attempt and how a run ends. */
+function deliveryActivities(deps: ActivityDeps) {
   const attemptDeps = {
-    db,
+    db: deps.db,
     destination: deps.destination,
     workflowId: () => Context.current().info.workflowExecution?.workflowId,
   };
-
-  return untilCancelled({
+  return {
     /** One POST of a payload, at most once per (payload, run, number), or a wait for its pace. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
       try {
@@ -73,7 +70,13 @@ export function createActivities(deps: ActivityDeps) {
     async finishDelivery(input: FinishInput): Promise<DeliveryOutcome> {
       return await finishDelivery(deps, input);
     },
+  };
+}
 
+/** A webhook's changes, and the turns of ordered payloads. */
+function lifecycleActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  return {
     /** Compensation: records and signals the webhook's deactivation, once per run. */
     async requestDeactivation(
       input: { webhookId: string; reason: DeactivationReason; payloadId: string; run: number },
@@ -107,7 +110,14 @@ export function createActivities(deps: ActivityDeps) {
     async releaseSuccessor(input: { payloadId: string }): Promise<void> {
       await releaseSuccessor(deps, input.payloadId);
     },
+  };
+}
 
+/** What the reconciler and retention run on their schedules. */
+function scheduledActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  const heartbeat = () => Context.current().heartbeat();
+  return {
     /** Reconciler: starts payloads left pending. */
     async startPendingDeliveries(input: { graceMs: number }): Promise<number> {
       return await startPendingDeliveries(deps, input.graceMs, heartbeat);
@@ -134,6 +144,15 @@ export function createActivities(deps: ActivityDeps) {
         (position) => context.heartbeat(position),
       );
     },
+  };
+}
+
+/** Builds the activities over their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return untilCancelled({
+    ...deliveryActivities(deps),
+    ...lifecycleActivities(deps),
+    ...scheduledActivities(deps),
   });
 }
 

@@ -61,109 +61,140 @@ function clientOf(headers: string[]): string | undefined {
   return undefined;
 }
 
+/** The one address to connect to for `host`, or why none may be. */
+async function decide(
+  host: string,
+  resolve: Resolver,
+  options: EgressOptions,
+): Promise<{ address: string } | { refusal: string }> {
+  const bare = normalHost(host);
+  let addresses: string[];
+  if (isAddressLiteral(bare)) {
+    addresses = [bare];
+  } else {
+    try {
+      addresses = await withinMs(resolve(bare), options.lookupTimeoutMs, "the lookup");
+    } catch (err) {
+      return {
+        refusal: err instanceof DeadlineExceeded
+          ? `Refused: the URL's host ${bare} did not resolve within ${options.lookupTimeoutMs} ms`
+          : `Refused: the URL's host ${bare} does not resolve`,
+      };
+    }
+  }
+  if (addresses.length === 0) {
+    return { refusal: `Refused: the URL's host ${bare} does not resolve` };
+  }
+  const refusal = addressesRefusal(bare, addresses, options.policy);
+  if (refusal) return { refusal: `Refused: the URL ${refusal}` };
+  return { address: addresses[0]! };
+}
+
+/**
+ * Where a proxied request goes: a CONNECT's `host:port`, or a plain-http request's URL, which is
+ * forwarded in origin form, one request per connection. Undefined for anything else.
+ */
+function targetOf(
+  method: string | undefined,
+  target: string | undefined,
+  headers: string[],
+): { host: string; port: number; forward?: Uint8Array } | undefined {
+  if (method === "CONNECT" && target) {
+    const split = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
+    return split ? { host: split[1]!, port: Number(split[2]) } : undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(target ?? "");
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:") return undefined;
+  const kept = headers.filter((h) =>
+    !/^(proxy-connection|connection|proxy-authorization):/i.test(h)
+  );
+  const forward = encoder.encode(
+    `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${
+      kept.join("\r\n")
+    }\r\nconnection: close\r\n\r\n`,
+  );
+  return { host: url.hostname, port: Number(url.port || 80), forward };
+}
+
+/** Pipes the client and the upstream into each other until either closes, then closes both. */
+async function tunnel(
+  client: Deno.Conn,
+  upstream: Deno.TcpConn,
+  forward: Uint8Array | undefined,
+  rest: Uint8Array,
+): Promise<void> {
+  try {
+    if (forward) await writeAll(upstream, forward);
+    else await writeAll(client, encoder.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+    if (rest.length > 0) await writeAll(upstream, rest);
+    await Promise.all([
+      client.readable.pipeTo(upstream.writable).catch(() => {}),
+      upstream.readable.pipeTo(client.writable).catch(() => {}),
+    ]);
+  } finally {
+    for (const conn of [upstream, client]) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by its pipe already.
+      }
+    }
+  }
+}
+
+/** Why the proxy refused each client (an attempt's lane), until that attempt comes for it. */
+class Refusals {
+  #byClient = new Map<string, { reason: string; at: number }>();
+
+  record(client: string, reason: string): void {
+    const now = Date.now();
+    // A refusal nobody came for (its attempt stopped) is kept a minute at most.
+    if (this.#byClient.size > 1_000) {
+      for (const [key, { at }] of this.#byClient) if (now - at > 60_000) this.#byClient.delete(key);
+    }
+    this.#byClient.set(client, { reason, at: now });
+  }
+
+  take(client: string): string | undefined {
+    const found = this.#byClient.get(client);
+    this.#byClient.delete(client);
+    return found && Date.now() - found.at < 60_000 ? found.reason : undefined;
+  }
+}
+
 /** Starts the proxy on 127.0.0.1, on a free port. */
 export function startEgressProxy(options: EgressOptions): EgressProxy {
   const resolve = options.resolve ?? systemResolver;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const refusals = new Map<string, { reason: string; at: number }>();
-
-  /** The one address to connect to, or why none may be. */
-  async function decide(host: string): Promise<{ address: string } | { refusal: string }> {
-    const bare = normalHost(host);
-    let addresses: string[];
-    if (isAddressLiteral(bare)) {
-      addresses = [bare];
-    } else {
-      try {
-        addresses = await withinMs(resolve(bare), options.lookupTimeoutMs, "the lookup");
-      } catch (err) {
-        return {
-          refusal: err instanceof DeadlineExceeded
-            ? `Refused: the URL's host ${bare} did not resolve within ${options.lookupTimeoutMs} ms`
-            : `Refused: the URL's host ${bare} does not resolve`,
-        };
-      }
-    }
-    if (addresses.length === 0) {
-      return { refusal: `Refused: the URL's host ${bare} does not resolve` };
-    }
-    const refusal = addressesRefusal(bare, addresses, options.policy);
-    if (refusal) return { refusal: `Refused: the URL ${refusal}` };
-    return { address: addresses[0]! };
-  }
+  const refusals = new Refusals();
 
   async function handle(client: Deno.Conn): Promise<void> {
     const { head, rest } = await readHead(client);
     const [requestLine = "", ...headers] = head.split("\r\n");
     const [method, target] = requestLine.split(" ");
-    let host: string;
-    let port: number;
-    let forward: Uint8Array | undefined;
-    if (method === "CONNECT" && target) {
-      const split = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
-      if (!split) return await answer(client, 400);
-      host = split[1]!;
-      port = Number(split[2]);
-    } else {
-      let url: URL;
-      try {
-        url = new URL(target ?? "");
-      } catch {
-        return await answer(client, 400);
-      }
-      if (url.protocol !== "http:") return await answer(client, 400);
-      host = url.hostname;
-      port = Number(url.port || 80);
-      // Origin-form to the server, one request per connection.
-      const kept = headers.filter((h) =>
-        !/^(proxy-connection|connection|proxy-authorization):/i.test(h)
-      );
-      forward = encoder.encode(
-        `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${
-          kept.join("\r\n")
-        }\r\nconnection: close\r\n\r\n`,
-      );
-    }
+    const to = targetOf(method, target, headers);
+    if (!to) return await answer(client, 400);
     const named = clientOf(headers);
-    const refuse = (reason: string) => {
-      if (!named) return;
-      const now = Date.now();
-      // A refusal nobody came for (its attempt stopped) is kept a minute at most.
-      if (refusals.size > 1_000) {
-        for (const [key, { at }] of refusals) if (now - at > 60_000) refusals.delete(key);
-      }
-      refusals.set(named, { reason, at: now });
-    };
-    const decided = await decide(host);
+    const refuse = (reason: string) => named && refusals.record(named, reason);
+    const decided = await decide(to.host, resolve, options);
     if ("refusal" in decided) {
       refuse(decided.refusal);
       return await answer(client, 403);
     }
     let upstream: Deno.TcpConn;
     try {
-      upstream = await Deno.connect({ hostname: decided.address, port });
+      upstream = await Deno.connect({ hostname: decided.address, port: to.port });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      refuse(`Connection failed: ${decided.address}:${port}: ${message}`);
+      refuse(`Connection failed: ${decided.address}:${to.port}: ${message}`);
       return await answer(client, 502);
     }
-    try {
-      if (forward) await writeAll(upstream, forward);
-      else await writeAll(client, encoder.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
-      if (rest.length > 0) await writeAll(upstream, rest);
-      await Promise.all([
-        client.readable.pipeTo(upstream.writable).catch(() => {}),
-        upstream.readable.pipeTo(client.writable).catch(() => {}),
-      ]);
-    } finally {
-      for (const conn of [upstream, client]) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by its pipe already.
-        }
-      }
-    }
+    await tunnel(client, upstream, to.forward, rest);
   }
 
   (async () => {
@@ -180,11 +211,7 @@ export function startEgressProxy(options: EgressOptions): EgressProxy {
 
   return {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    takeRefusal(clientName) {
-      const found = refusals.get(clientName);
-      refusals.delete(clientName);
-      return found && Date.now() - found.at < 60_000 ? found.reason : undefined;
-    },
+    takeRefusal: (clientName) => refusals.take(clientName),
     close: () => listener.close(),
   };
 }

@@ -1,6 +1,7 @@
 /** The HTTP API: one Hono app built from its dependencies. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { ApiError } from "./errors.ts";
@@ -45,21 +46,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** The policy of every answer that sets none: nothing but Herald's stylesheet, never framed. */
 const DEFAULT_CSP = contentSecurityPolicy([]);
 
-/** Builds the whole API over its dependencies. */
-export function createApp(given: AppDeps) {
-  const deps = {
-    ...given,
-    rateLimiter: given.rateLimiter ?? new RateLimiter(given.config.apiRateLimit),
-    authFailures: given.authFailures ?? new AuthFailures(given.config.authFailureLimit),
-  };
-  const app = new OpenAPIHono<AppEnv>();
-  // One reader of Temporal's task queue description for /readyz, /metrics and the dashboard.
-  const pollers = new PollerWatch(
-    deps.temporal,
-    deps.config.temporal.taskQueue,
-    deps.workerRunning,
-  );
-
+/** What every request goes through first: its span, log line and metric, headers, limits, checks. */
+function useEdge(app: OpenAPIHono<AppEnv>, deps: AppDeps) {
   // First, so that the request's span covers every other step and is current in its handler.
   if (deps.config.traces) app.use("*", traceRequests());
   app.use("*", async (c, next) => {
@@ -104,6 +92,100 @@ export function createApp(given: AppDeps) {
   app.use("/v1/*", checkBody);
   // Where PUBLIC_HOSTS is set, what needs no token answers only to Herald's own names.
   app.use("*", requirePublicHost(deps.config.publicHosts, deps.config.trustProxy));
+}
+
+/** The OpenAPI document at /openapi.json, with its two security schemes. */
+function describeApi(app: OpenAPIHono<AppEnv>) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The admin token (ADMIN_TOKEN, or generated on first start)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An organization's API key (hk_…)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Herald",
+      version: VERSION,
+      description: "Webhook delivery: one Temporal workflow per payload.",
+    },
+  });
+}
+
+/** The dashboard, which calls this app in-process, so the same rules and messages apply. */
+function dashboardOf(app: OpenAPIHono<AppEnv>, deps: AppDeps, pollers: PollerWatch) {
+  return dashboardRouter({
+    callApi: (path, init, env) => Promise.resolve(app.request(path, init, env)),
+    sessions: {
+      open: (apiKey) => openSession(deps.db, apiKey),
+      openPortal: (token) => openPortalSession(deps.db, token),
+      openAdmin: (token) => openAdminSession(deps.db, token),
+      openOrganization: (id, organizationId) => openOrganization(deps.db, id, organizationId),
+      find: (id) => findSession(deps.db, id, deps.adminToken),
+      close: (id) => closeSession(deps.db, id),
+    },
+    trustProxy: deps.config.trustProxy,
+    portal: deps.config.portal,
+    platform: {
+      overview: () => platformOverview(deps.db),
+      organizationName: (id) => organizationName(deps.db, id),
+    },
+    temporalUiUrl: deps.temporalUiUrl,
+    namespace: deps.config.temporal.namespace,
+    banner: () => pollers.waitingForWorkers(),
+    missedEvents: (organizationId, webhookId) =>
+      missedSinceDeactivation(deps.db, organizationId, webhookId, deps.config.retentionMs),
+  });
+}
+
+/** The error shape for every failure: ours, Hono's (bad JSON, media type), and the unforeseen. */
+function errorAnswer(err: Error, c: Context<AppEnv>) {
+  if (err instanceof ApiError) return c.json(err.toJSON(), err.status, err.headers);
+  if (err instanceof HTTPException) {
+    if (err.status === 400) {
+      const message = /json/i.test(err.message)
+        ? "Malformed JSON in request body"
+        : `Bad request: ${err.message}`;
+      const code = /json/i.test(err.message) ? "malformed_json" : "bad_request";
+      return c.json(new ApiError(400, code, message).toJSON(), 400);
+    }
+    if (err.status === 415) {
+      const unsupported = new ApiError(
+        415,
+        "unsupported_media_type",
+        "Send the request body as application/json",
+      );
+      return c.json(unsupported.toJSON(), 415);
+    }
+    return c.json(
+      new ApiError(err.status, "http_error", err.message || "Request failed").toJSON(),
+      err.status,
+    );
+  }
+  log.error("unhandled error", { path: c.req.path, error: String(err), stack: err?.stack });
+  return c.json(new ApiError(500, "internal_error", "Internal error").toJSON(), 500);
+}
+
+/** Builds the whole API over its dependencies. */
+export function createApp(given: AppDeps) {
+  const deps = {
+    ...given,
+    rateLimiter: given.rateLimiter ?? new RateLimiter(given.config.apiRateLimit),
+    authFailures: given.authFailures ?? new AuthFailures(given.config.authFailureLimit),
+  };
+  const app = new OpenAPIHono<AppEnv>();
+  // One reader of Temporal's task queue description for /readyz, /metrics and the dashboard.
+  const pollers = new PollerWatch(
+    deps.temporal,
+    deps.config.temporal.taskQueue,
+    deps.workerRunning,
+  );
+
+  useEdge(app, deps);
 
   app.route(
     "/",
@@ -128,85 +210,15 @@ export function createApp(given: AppDeps) {
   app.route("/v1/payloads", payloadsRouter(deps));
   app.route("/v1/operational-webhooks", operationalWebhooksRouter(deps));
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
-    type: "http",
-    scheme: "bearer",
-    description: "The admin token (ADMIN_TOKEN, or generated on first start)",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
-    type: "http",
-    scheme: "bearer",
-    description: "An organization's API key (hk_…)",
-  });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Herald",
-      version: VERSION,
-      description: "Webhook delivery: one Temporal workflow per payload.",
-    },
-  });
+  describeApi(app);
   app.route("/", docsRouter());
 
-  app.route(
-    "/",
-    dashboardRouter({
-      callApi: (path, init, env) => Promise.resolve(app.request(path, init, env)),
-      sessions: {
-        open: (apiKey) => openSession(deps.db, apiKey),
-        openPortal: (token) => openPortalSession(deps.db, token),
-        openAdmin: (token) => openAdminSession(deps.db, token),
-        openOrganization: (id, organizationId) => openOrganization(deps.db, id, organizationId),
-        find: (id) => findSession(deps.db, id, deps.adminToken),
-        close: (id) => closeSession(deps.db, id),
-      },
-      trustProxy: deps.config.trustProxy,
-      portal: deps.config.portal,
-      platform: {
-        overview: () => platformOverview(deps.db),
-        organizationName: (id) => organizationName(deps.db, id),
-      },
-      temporalUiUrl: deps.temporalUiUrl,
-      namespace: deps.config.temporal.namespace,
-      banner: () => pollers.waitingForWorkers(),
-      missedEvents: (organizationId, webhookId) =>
-        missedSinceDeactivation(deps.db, organizationId, webhookId, deps.config.retentionMs),
-    }),
-  );
+  app.route("/", dashboardOf(app, deps, pollers));
 
   app.notFound(() => {
     throw new ApiError(404, "not_found", "No such route");
   });
-  app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.toJSON(), err.status, err.headers);
-    if (err instanceof HTTPException) {
-      if (err.status === 400) {
-        const message = /json/i.test(err.message)
-          ? "Malformed JSON in request body"
-          : `Bad request: ${err.message}`;
-        const code = /json/i.test(err.message) ? "malformed_json" : "bad_request";
-        return c.json(new ApiError(400, code, message).toJSON(), 400);
-      }
-      if (err.status === 415) {
-        const unsupported = new ApiError(
-          415,
-          "unsupported_media_type",
-          "Send the request body as application/json",
-        );
-        return c.json(unsupported.toJSON(), 415);
-      }
-      return c.json(
-        new ApiError(err.status, "http_error", err.message || "Request failed").toJSON(),
-        err.status,
-      );
-    }
-    log.error("unhandled error", {
-      path: c.req.path,
-      error: String(err),
-      stack: (err as Error)?.stack,
-    });
-    return c.json(new ApiError(500, "internal_error", "Internal error").toJSON(), 500);
-  });
+  app.onError(errorAnswer);
 
   return app;
 }

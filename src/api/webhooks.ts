@@ -25,13 +25,11 @@ import { decodeCursor, olderThan, toPage } from "./pagination.ts";
 import { PayloadStatusSchema, PayloadSummarySchema, presentPayloadSummary } from "./payloads.ts";
 import type { Kysely } from "kysely";
 import type { Database, Webhook } from "../db/schema.ts";
-import { newId } from "../domain/ids.ts";
-import { newSigningSecret } from "../domain/secrets.ts";
 import { jsonb } from "../db/mod.ts";
 import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { checkUrlAddresses } from "../net/url_addresses.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
-import { ALL_EVENTS } from "../domain/event_types.ts";
+import { createWebhook } from "../usecases/webhooks.ts";
 import {
   EventTypesSchema,
   FlowControlSchema,
@@ -40,7 +38,6 @@ import {
   OrderingSchema,
   RateLimitSchema,
 } from "./webhook_fields.ts";
-import { DEFAULT_ORDERING } from "../domain/ordering.ts";
 import { ensureFlowRow, type FlowView, flowViews } from "../usecases/flow.ts";
 
 /** A webhook as the API shows it. */
@@ -191,45 +188,20 @@ export function webhooksRouter(deps: AppDeps) {
       const body = c.req.valid("json");
       await checkUrl(body.url);
       await requireBusinessPlan(db, organizationId, "Webhooks");
-      const now = Date.now();
-      const limit = config.maxWebhooksPerOrganization;
-      const webhook = await db.transaction().execute(async (tx) => {
-        // The organization's row serialises concurrent creations, so the limit holds exactly.
-        await tx.selectFrom("organizations").select("id").where("id", "=", organizationId)
-          .forUpdate().executeTakeFirstOrThrow();
-        const { count } = await tx.selectFrom("webhooks")
-          .select((eb) => eb.fn.countAll<number>().as("count"))
-          .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
-          .executeTakeFirstOrThrow();
-        if (Number(count) >= limit) {
-          throw new ApiError(
-            409,
-            "limit_reached",
-            `An organization has at most ${limit} webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
-          );
-        }
-        const created = await tx.insertInto("webhooks").values({
-          id: newId("wh"),
-          organization_id: organizationId,
-          name: body.name ?? new URL(body.url).host,
-          url: body.url,
-          verify_token: body.verifyToken ?? null,
-          event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
-          headers: jsonb(body.headers ?? {}),
-          rate_limit: body.rateLimit ?? null,
-          ordering: body.ordering ?? DEFAULT_ORDERING,
-          signing_secret: newSigningSecret(),
-          retired_signing_secrets: jsonb([]),
-          status: "active",
-          deactivation_reason: null,
-          deactivated_at: null,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-        }).returningAll().executeTakeFirstOrThrow();
-        if (created.rate_limit !== null) await ensureFlowRow(tx, created.id);
-        return created;
-      });
+      const created = await createWebhook(
+        db,
+        organizationId,
+        body,
+        config.maxWebhooksPerOrganization,
+      );
+      if (created.kind === "limit_reached") {
+        throw new ApiError(
+          409,
+          "limit_reached",
+          `An organization has at most ${created.limit} webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
+        );
+      }
+      const { webhook } = created;
       return c.json({ ...presentWebhook(webhook), signingSecret: webhook.signing_secret }, 201);
     },
   );

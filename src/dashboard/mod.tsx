@@ -118,6 +118,31 @@ function matches(path: string, pattern: string): boolean {
   return pattern.endsWith("/*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern;
 }
 
+/**
+ * Whether the API accepts a key (or, for the admin, the token), asked through an answer only it
+ * gets; the API counts a failure against the same client as a direct call would (TRUST_PROXY).
+ */
+async function askApi(
+  options: DashboardOptions,
+  c: Context,
+  key: string,
+  admin: boolean,
+): Promise<Response> {
+  const forwardedFor = c.req.header("x-forwarded-for");
+  const answer = await options.callApi(
+    admin ? "/v1/operational-webhooks?limit=1" : "/v1/webhooks?limit=1",
+    {
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}),
+      },
+    },
+    c.env,
+  );
+  await answer.body?.cancel();
+  return answer;
+}
+
 /** Builds the dashboard's routes. */
 export function dashboardRouter(options: DashboardOptions) {
   const app = new Hono<DashboardEnv>();
@@ -290,19 +315,7 @@ export function dashboardRouter(options: DashboardOptions) {
     // neither's shape still counts as a failed sign-in for the address.
     const admin = !given.startsWith("hk_") && ADMIN_TOKEN.test(given);
     const key = API_KEY.test(given) || admin ? given : "hk_not-a-key";
-    // The API counts a failure against the same client as a direct call would (TRUST_PROXY).
-    const forwardedFor = c.req.header("x-forwarded-for");
-    const answer = await options.callApi(
-      admin ? "/v1/operational-webhooks?limit=1" : "/v1/webhooks?limit=1",
-      {
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}),
-        },
-      },
-      c.env,
-    );
-    await answer.body?.cancel();
+    const answer = await askApi(options, c, key, admin);
     const session = !answer.ok
       ? undefined
       : admin

@@ -100,6 +100,90 @@ function FlowNotice(props: { webhook: Webhook }) {
   );
 }
 
+/** The webhooks, each with how its last 24 hours went. */
+function WebhookTable(props: { webhooks: { webhook: Webhook; stats?: WebhookStats }[] }) {
+  return (
+    <TableBox label="Webhooks">
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>URL</th>
+            <th>Status</th>
+            <th>Events</th>
+            <th>Success (24 h)</th>
+            <th>Attempts (24 h)</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.webhooks.length === 0 && (
+            <tr>
+              <td colspan={7}>No webhooks yet.</td>
+            </tr>
+          )}
+          {props.webhooks.map(({ webhook: w, stats }) => (
+            <tr data-webhook={w.id}>
+              <td>
+                <a href={`/webhooks/${w.id}`}>{w.name}</a>
+              </td>
+              <td>
+                <code>{w.url}</code>
+              </td>
+              <td>
+                <Badge status={w.status} title={w.deactivationReason ?? undefined} />
+                {w.deactivationReason && <small>{w.deactivationReason}</small>}
+              </td>
+              <td data-event-types>{w.eventTypes.join(", ")}</td>
+              <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
+              <td data-attempts>{stats?.attempts ?? "-"}</td>
+              <td>
+                <Time ms={w.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
+  );
+}
+
+/** The form that creates a webhook: its URL and, optionally, everything else. */
+function CreateWebhookForm(props: { csrf: string }) {
+  const { csrf } = props;
+  return (
+    <div class="card">
+      <h2>Create webhook</h2>
+      <PostForm action="/webhooks" csrf={csrf}>
+        <label>
+          Payload URL{" "}
+          <input type="url" name="url" required placeholder="https://example.com/webhooks" />
+        </label>
+        <label>
+          Name (optional) <input type="text" name="name" />
+        </label>
+        <label>
+          Verify token (optional) <input type="text" name="verifyToken" />
+        </label>
+        <label>
+          Event types{" "}
+          <input
+            type="text"
+            name="eventTypes"
+            placeholder="* (every event), or contact.*, order.paid"
+          />
+        </label>
+        <label>
+          Headers (one <code>Name: value</code> per line, optional)
+          <textarea name="headers" rows={3}></textarea>
+        </label>
+        <RateLimitField />
+        <button type="submit" class="primary">Create webhook</button>
+      </PostForm>
+    </div>
+  );
+}
+
 /** The webhook list, each with how its last 24 hours went, and the create form. */
 export function WebhooksPage(props: {
   csrf: string;
@@ -113,48 +197,7 @@ export function WebhooksPage(props: {
       <h1>Webhooks</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
       <SecretNotice secret={props.flash.secret} />
-      <TableBox label="Webhooks">
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>URL</th>
-              <th>Status</th>
-              <th>Events</th>
-              <th>Success (24 h)</th>
-              <th>Attempts (24 h)</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.webhooks.length === 0 && (
-              <tr>
-                <td colspan={7}>No webhooks yet.</td>
-              </tr>
-            )}
-            {props.webhooks.map(({ webhook: w, stats }) => (
-              <tr data-webhook={w.id}>
-                <td>
-                  <a href={`/webhooks/${w.id}`}>{w.name}</a>
-                </td>
-                <td>
-                  <code>{w.url}</code>
-                </td>
-                <td>
-                  <Badge status={w.status} title={w.deactivationReason ?? undefined} />
-                  {w.deactivationReason && <small>{w.deactivationReason}</small>}
-                </td>
-                <td data-event-types>{w.eventTypes.join(", ")}</td>
-                <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
-                <td data-attempts>{stats?.attempts ?? "-"}</td>
-                <td>
-                  <Time ms={w.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <WebhookTable webhooks={props.webhooks} />
       <p class="pager">
         {props.nextCursor && (
           <a href={`/webhooks?cursor=${encodeURIComponent(props.nextCursor)}`} rel="next">
@@ -162,35 +205,7 @@ export function WebhooksPage(props: {
           </a>
         )}
       </p>
-      <div class="card">
-        <h2>Create webhook</h2>
-        <PostForm action="/webhooks" csrf={csrf}>
-          <label>
-            Payload URL{" "}
-            <input type="url" name="url" required placeholder="https://example.com/webhooks" />
-          </label>
-          <label>
-            Name (optional) <input type="text" name="name" />
-          </label>
-          <label>
-            Verify token (optional) <input type="text" name="verifyToken" />
-          </label>
-          <label>
-            Event types{" "}
-            <input
-              type="text"
-              name="eventTypes"
-              placeholder="* (every event), or contact.*, order.paid"
-            />
-          </label>
-          <label>
-            Headers (one <code>Name: value</code> per line, optional)
-            <textarea name="headers" rows={3}></textarea>
-          </label>
-          <RateLimitField />
-          <button type="submit" class="primary">Create webhook</button>
-        </PostForm>
-      </div>
+      <CreateWebhookForm csrf={csrf} />
     </Page>
   );
 }
@@ -222,10 +237,30 @@ export function WebhookPage(props: {
   missed?: { since: number; count: number };
   flash: Flashes;
 }) {
-  const { csrf, webhook: w, stats, filter, missed } = props;
-  const base = `/webhooks/${w.id}`;
+  const { csrf, webhook: w } = props;
   return (
     <Page title={w.name} csrf={csrf}>
+      <WebhookHeading webhook={w} flash={props.flash} />
+      <FlowNotice webhook={w} />
+      <WebhookActions webhook={w} csrf={csrf} missed={props.missed} />
+      <WebhookCharts stats={props.stats} />
+      <WebhookSettings webhook={w} csrf={csrf} />
+      <DeliveryList
+        webhook={w}
+        payloads={props.payloads}
+        nextCursor={props.nextCursor}
+        filter={props.filter}
+      />
+      <RecoverForm webhook={w} csrf={csrf} />
+    </Page>
+  );
+}
+
+/** The webhook's name, status, URL, subscription and headers, under the page's messages. */
+function WebhookHeading(props: { webhook: Webhook; flash: Flashes }) {
+  const { webhook: w } = props;
+  return (
+    <>
       <p>
         <a href="/webhooks">← Webhooks</a>
       </p>
@@ -254,7 +289,18 @@ export function WebhookPage(props: {
           </span>
         )}
       </p>
-      <FlowNotice webhook={w} />
+    </>
+  );
+}
+
+/** Test send, (de)activation, the signing secret and deletion; destructive ones ask first. */
+function WebhookActions(
+  props: { webhook: Webhook; csrf: string; missed?: { since: number; count: number } },
+) {
+  const { webhook: w, csrf, missed } = props;
+  const base = `/webhooks/${w.id}`;
+  return (
+    <>
       <div class="actions">
         <PostForm action={`${base}/test`} csrf={csrf} class="inline">
           <button type="submit">Send test event</button>
@@ -304,7 +350,15 @@ export function WebhookPage(props: {
           attempt end cancelled.
         </Confirm>
       </div>
+    </>
+  );
+}
 
+/** The last 24 hours: attempts, success rate and the two charts with their tables. */
+function WebhookCharts(props: { stats: WebhookStats }) {
+  const { stats } = props;
+  return (
+    <>
       <h2>Last 24 hours</h2>
       <p>
         {stats.attempts} {stats.attempts === 1 ? "attempt" : "attempts"}, success rate{" "}
@@ -324,7 +378,16 @@ export function WebhookPage(props: {
           <LatencyTable hours={stats.hours} />
         </figure>
       </div>
+    </>
+  );
+}
 
+/** The settings form: every field the API lets an owner change. */
+function WebhookSettings(props: { webhook: Webhook; csrf: string }) {
+  const { webhook: w, csrf } = props;
+  const base = `/webhooks/${w.id}`;
+  return (
+    <>
       <div class="card">
         <h2>Settings</h2>
         <PostForm action={`${base}/edit`} csrf={csrf}>
@@ -376,29 +439,51 @@ export function WebhookPage(props: {
           <button type="submit" class="primary">Save</button>
         </PostForm>
       </div>
+    </>
+  );
+}
 
+/** The filters of a delivery list: status and event type. */
+function DeliveryFilters(props: { base: string; filter: DeliveryFilter }) {
+  const { base, filter } = props;
+  return (
+    <form method="get" action={base} class="filters">
+      <label class="inline">
+        Status{" "}
+        <select name="status">
+          <option value="">any</option>
+          {PAYLOAD_STATUSES.map((s) => (
+            <option key={s} value={s} selected={filter.status === s}>{s}</option>
+          ))}
+        </select>
+      </label>
+      <label class="inline">
+        Event type{" "}
+        <input
+          type="text"
+          name="event"
+          value={filter.event ?? ""}
+          placeholder="contact.created"
+        />
+      </label>
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+/** The webhook's deliveries, newest first, filtered by status and event type, by pages. */
+function DeliveryList(props: {
+  webhook: Webhook;
+  payloads: PayloadSummary[];
+  nextCursor: string | null;
+  filter: DeliveryFilter;
+}) {
+  const { filter } = props;
+  const base = `/webhooks/${props.webhook.id}`;
+  return (
+    <>
       <h2>Deliveries</h2>
-      <form method="get" action={base} class="filters">
-        <label class="inline">
-          Status{" "}
-          <select name="status">
-            <option value="">any</option>
-            {PAYLOAD_STATUSES.map((s) => (
-              <option value={s} selected={filter.status === s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label class="inline">
-          Event type{" "}
-          <input
-            type="text"
-            name="event"
-            value={filter.event ?? ""}
-            placeholder="contact.created"
-          />
-        </label>
-        <button type="submit">Filter</button>
-      </form>
+      <DeliveryFilters base={base} filter={filter} />
       <TableBox label="Deliveries">
         <table id="deliveries">
           <thead>
@@ -448,24 +533,117 @@ export function WebhookPage(props: {
           </a>
         )}
       </p>
+    </>
+  );
+}
 
+/** Resends every failed or cancelled payload since a time. */
+function RecoverForm(props: { webhook: Webhook; csrf: string }) {
+  const base = `/webhooks/${props.webhook.id}`;
+  return (
+    <>
       <div class="card">
         <h2>Recover</h2>
         <p>Resend every failed or cancelled payload created since a time (UTC), at most 10,000.</p>
-        <PostForm action={`${base}/recover`} csrf={csrf}>
+        <PostForm action={`${base}/recover`} csrf={props.csrf}>
           <label>
             Since <input type="datetime-local" name="since" required />
           </label>
           <button type="submit" class="primary">Recover</button>
         </PostForm>
       </div>
-    </Page>
+    </>
   );
 }
 
 /** The body as last sent, indented; a body that is not JSON is shown as it is. */
 function pretty(body: unknown): string {
   return JSON.stringify(body, null, 2);
+}
+
+/** A payload's times, run, cancel reason and workflow (a link into the Temporal UI). */
+function PayloadFacts(props: { payload: Payload; temporalLink?: string }) {
+  const { payload: p } = props;
+  return (
+    <dl class="facts">
+      <dt>Payload</dt>
+      <dd>
+        <code>{p.id}</code>
+      </dd>
+      <dt>Created</dt>
+      <dd>
+        <Time ms={p.createdAt} />
+      </dd>
+      <dt>First sent</dt>
+      <dd>
+        <Time ms={p.firstSentAt} />
+      </dd>
+      <dt>Finished</dt>
+      <dd>
+        <Time ms={p.finishedAt} />
+      </dd>
+      <dt>Run</dt>
+      <dd>{p.run}</dd>
+      {p.cancelReason && (
+        <>
+          <dt>Cancelled because</dt>
+          <dd>{p.cancelReason}</dd>
+        </>
+      )}
+      <dt>Workflow</dt>
+      <dd>
+        {props.temporalLink
+          ? (
+            <a href={props.temporalLink} target="_blank" rel="noopener">
+              {p.workflowId} in the Temporal UI
+            </a>
+          )
+          : <code>{p.workflowId}</code>}
+      </dd>
+    </dl>
+  );
+}
+
+/** Every attempt of every run of a payload. */
+function AttemptTable(props: { attempts: Payload["attemptLog"] }) {
+  return (
+    <TableBox label="Attempts">
+      <table>
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Started</th>
+            <th>Answer</th>
+            <th>Latency</th>
+            <th>Response body (first 1 KiB)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.attempts.length === 0 && (
+            <tr>
+              <td colspan={5}>No attempt yet.</td>
+            </tr>
+          )}
+          {props.attempts.map((a) => (
+            <tr class="attempt" data-attempt={`${a.run}.${a.number}`}>
+              <td>
+                {a.number}
+                {a.run > 1 ? ` (run ${a.run})` : ""}
+              </td>
+              <td>
+                <Time ms={a.startedAt} />
+              </td>
+              <td>
+                <strong>{a.responseStatus ?? "error"}</strong> {a.error && <em>{a.error}</em>}
+              </td>
+              <td>{a.durationMs} ms</td>
+              <td>{a.responseBody && <pre>{a.responseBody}</pre>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
+  );
 }
 
 /** One payload: its state, its body as last sent, and every attempt. */
@@ -487,87 +665,115 @@ export function PayloadPage(props: {
         {p.event} <Badge status={p.status} title={p.cancelReason ?? undefined} />
       </h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
-      <dl class="facts">
-        <dt>Payload</dt>
-        <dd>
-          <code>{p.id}</code>
-        </dd>
-        <dt>Created</dt>
-        <dd>
-          <Time ms={p.createdAt} />
-        </dd>
-        <dt>First sent</dt>
-        <dd>
-          <Time ms={p.firstSentAt} />
-        </dd>
-        <dt>Finished</dt>
-        <dd>
-          <Time ms={p.finishedAt} />
-        </dd>
-        <dt>Run</dt>
-        <dd>{p.run}</dd>
-        {p.cancelReason && (
-          <>
-            <dt>Cancelled because</dt>
-            <dd>{p.cancelReason}</dd>
-          </>
-        )}
-        <dt>Workflow</dt>
-        <dd>
-          {props.temporalLink
-            ? (
-              <a href={props.temporalLink} target="_blank" rel="noopener">
-                {p.workflowId} in the Temporal UI
-              </a>
-            )
-            : <code>{p.workflowId}</code>}
-        </dd>
-      </dl>
+      <PayloadFacts payload={p} temporalLink={props.temporalLink} />
       {resendable && (
         <PostForm action={`/payloads/${p.id}/resend`} csrf={csrf}>
           <button type="submit" class="primary">Resend</button>
         </PostForm>
       )}
       <h2>Attempts</h2>
-      <TableBox label="Attempts">
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Started</th>
-              <th>Answer</th>
-              <th>Latency</th>
-              <th>Response body (first 1 KiB)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.attemptLog.length === 0 && (
-              <tr>
-                <td colspan={5}>No attempt yet.</td>
-              </tr>
-            )}
-            {p.attemptLog.map((a) => (
-              <tr class="attempt" data-attempt={`${a.run}.${a.number}`}>
-                <td>
-                  {a.number}
-                  {a.run > 1 ? ` (run ${a.run})` : ""}
-                </td>
-                <td>
-                  <Time ms={a.startedAt} />
-                </td>
-                <td>
-                  <strong>{a.responseStatus ?? "error"}</strong> {a.error && <em>{a.error}</em>}
-                </td>
-                <td>{a.durationMs} ms</td>
-                <td>{a.responseBody && <pre>{a.responseBody}</pre>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <AttemptTable attempts={p.attemptLog} />
       <h2>Body as last sent</h2>
       {p.body ? <pre class="body" data-body>{pretty(p.body)}</pre> : <p>Not sent yet.</p>}
     </Page>
+  );
+}
+
+/** A button that opens an organization's pages (a webhook's, with `webhook`). */
+function OpenButton(
+  props: { csrf: string; organization: string; webhook?: string; label: string },
+) {
+  return (
+    <PostForm action={`/organizations/${props.organization}/open`} csrf={props.csrf} class="inline">
+      {props.webhook && <input type="hidden" name="webhook" value={props.webhook} />}
+      <button type="submit">{props.label}</button>
+    </PostForm>
+  );
+}
+
+/** The organizations, those with a deactivated webhook first. */
+function OrganizationTable(props: { organizations: OrganizationSummary[]; csrf: string }) {
+  const { csrf } = props;
+  const overview = { organizations: props.organizations };
+  const Open = (p: { organization: string; label: string }) => <OpenButton csrf={csrf} {...p} />;
+  return (
+    <TableBox label="Organizations">
+      <table id="organizations">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Plan</th>
+            <th>Webhooks</th>
+            <th>Deactivated</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {overview.organizations.length === 0 && (
+            <tr>
+              <td colspan={5}>No organizations yet.</td>
+            </tr>
+          )}
+          {overview.organizations.map((o) => (
+            <tr data-organization={o.id}>
+              <td>
+                <Open organization={o.id} label={o.name} /> <small>{o.id}</small>
+              </td>
+              <td>{o.plan}</td>
+              <td data-webhooks>{o.webhooks}</td>
+              <td data-deactivated>
+                {o.deactivated > 0 ? <Badge status="deactivated" /> : null} {o.deactivated}
+              </td>
+              <td>
+                <Time ms={o.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
+  );
+}
+
+/** The platform's operational webhooks, each opening its page. */
+function OperationalWebhookTable(
+  props: { webhooks: OperationalWebhookSummary[]; platformId: string; csrf: string },
+) {
+  const { csrf } = props;
+  const overview = { operationalWebhooks: props.webhooks };
+  const Open = (p: { organization: string; webhook?: string; label: string }) => (
+    <OpenButton csrf={csrf} {...p} />
+  );
+  return (
+    <TableBox label="Operational webhooks">
+      <table id="operational-webhooks">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Events</th>
+          </tr>
+        </thead>
+        <tbody>
+          {overview.operationalWebhooks.length === 0 && (
+            <tr>
+              <td colspan={3}>None yet: POST /v1/operational-webhooks creates one.</td>
+            </tr>
+          )}
+          {overview.operationalWebhooks.map((w) => (
+            <tr data-operational-webhook={w.id}>
+              <td>
+                <Open organization={props.platformId} webhook={w.id} label={w.name} />
+              </td>
+              <td>
+                <Badge status={w.status} title={w.deactivationReason ?? undefined} />
+              </td>
+              <td>{w.eventTypes.join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
   );
 }
 
@@ -586,52 +792,14 @@ export function OrganizationsPage(props: {
   flash: Flashes;
 }) {
   const { csrf, overview } = props;
-  /** A button that opens an organization's pages (a webhook's, with `webhook`). */
   const Open = (p: { organization: string; webhook?: string; label: string }) => (
-    <PostForm action={`/organizations/${p.organization}/open`} csrf={csrf} class="inline">
-      {p.webhook && <input type="hidden" name="webhook" value={p.webhook} />}
-      <button type="submit">{p.label}</button>
-    </PostForm>
+    <OpenButton csrf={csrf} {...p} />
   );
   return (
     <Page title="Organizations" csrf={csrf}>
       <h1>Organizations</h1>
       <Flash error={props.flash.error} notice={props.flash.notice} />
-      <TableBox label="Organizations">
-        <table id="organizations">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Plan</th>
-              <th>Webhooks</th>
-              <th>Deactivated</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {overview.organizations.length === 0 && (
-              <tr>
-                <td colspan={5}>No organizations yet.</td>
-              </tr>
-            )}
-            {overview.organizations.map((o) => (
-              <tr data-organization={o.id}>
-                <td>
-                  <Open organization={o.id} label={o.name} /> <small>{o.id}</small>
-                </td>
-                <td>{o.plan}</td>
-                <td data-webhooks>{o.webhooks}</td>
-                <td data-deactivated>
-                  {o.deactivated > 0 ? <Badge status="deactivated" /> : null} {o.deactivated}
-                </td>
-                <td>
-                  <Time ms={o.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <OrganizationTable organizations={overview.organizations} csrf={csrf} />
       {overview.total > overview.organizations.length && (
         <p>
           The first {overview.organizations.length} of {overview.total}{" "}
@@ -646,35 +814,11 @@ export function OrganizationsPage(props: {
       <div class="actions">
         <Open organization={props.platformId} label="Open their pages" />
       </div>
-      <TableBox label="Operational webhooks">
-        <table id="operational-webhooks">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Status</th>
-              <th>Events</th>
-            </tr>
-          </thead>
-          <tbody>
-            {overview.operationalWebhooks.length === 0 && (
-              <tr>
-                <td colspan={3}>None yet: POST /v1/operational-webhooks creates one.</td>
-              </tr>
-            )}
-            {overview.operationalWebhooks.map((w) => (
-              <tr data-operational-webhook={w.id}>
-                <td>
-                  <Open organization={props.platformId} webhook={w.id} label={w.name} />
-                </td>
-                <td>
-                  <Badge status={w.status} title={w.deactivationReason ?? undefined} />
-                </td>
-                <td>{w.eventTypes.join(", ")}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <OperationalWebhookTable
+        webhooks={overview.operationalWebhooks}
+        platformId={props.platformId}
+        csrf={csrf}
+      />
     </Page>
   );
 }

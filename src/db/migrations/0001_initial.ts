@@ -3,6 +3,13 @@ import { type Kysely, sql } from "kysely";
 
 // deno-lint-ignore no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
+  await organizationsAndWebhooks(db);
+  await contactsEventsAndDeliveries(db);
+}
+
+/** Organizations, their API keys and their webhooks. */
+// deno-lint-ignore no-explicit-any
+async function organizationsAndWebhooks(db: Kysely<any>): Promise<void> {
   await db.schema.createTable("organizations")
     .addColumn("id", "text", (c) => c.primaryKey())
     .addColumn("name", "text", (c) => c.notNull())
@@ -38,7 +45,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("webhooks_organization_idx")
     .on("webhooks").columns(["organization_id", "created_at", "id"]).execute();
+}
 
+/** Contacts, the events they and publishers record, and each webhook's payloads and attempts. */
+// deno-lint-ignore no-explicit-any
+async function contactsEventsAndDeliveries(db: Kysely<any>): Promise<void> {
   await db.schema.createTable("contacts")
     .addColumn("id", "text", (c) => c.primaryKey())
     .addColumn("organization_id", "text", (c) => c.notNull().references("organizations.id"))

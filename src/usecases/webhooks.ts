@@ -1,0 +1,63 @@
+/** A webhook's creation, within its organization's limit. */
+import type { Kysely } from "kysely";
+import type { Database, Webhook } from "../db/schema.ts";
+import { jsonb } from "../db/mod.ts";
+import { newId } from "../domain/ids.ts";
+import { newSigningSecret } from "../domain/secrets.ts";
+import { ALL_EVENTS } from "../domain/event_types.ts";
+import { DEFAULT_ORDERING, type Ordering } from "../domain/ordering.ts";
+import { ensureFlowRow } from "./flow.ts";
+
+/** What a new webhook is given; everything but the URL has a default. */
+export interface NewWebhook {
+  url: string;
+  name?: string;
+  verifyToken?: string;
+  eventTypes?: string[];
+  headers?: Record<string, string>;
+  rateLimit?: number | null;
+  ordering?: Ordering;
+}
+
+/**
+ * Creates a webhook with a fresh signing secret, unless its organization already has `limit`: the
+ * organization's row serialises concurrent creations, so the limit holds exactly.
+ */
+export async function createWebhook(
+  db: Kysely<Database>,
+  organizationId: string,
+  given: NewWebhook,
+  limit: number,
+): Promise<{ kind: "created"; webhook: Webhook } | { kind: "limit_reached"; limit: number }> {
+  const now = Date.now();
+  return await db.transaction().execute(async (tx) => {
+    await tx.selectFrom("organizations").select("id").where("id", "=", organizationId)
+      .forUpdate().executeTakeFirstOrThrow();
+    const { count } = await tx.selectFrom("webhooks")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= limit) return { kind: "limit_reached", limit };
+    const webhook = await tx.insertInto("webhooks").values({
+      id: newId("wh"),
+      organization_id: organizationId,
+      name: given.name ?? new URL(given.url).host,
+      url: given.url,
+      verify_token: given.verifyToken ?? null,
+      event_types: jsonb(given.eventTypes ?? [ALL_EVENTS]),
+      headers: jsonb(given.headers ?? {}),
+      rate_limit: given.rateLimit ?? null,
+      ordering: given.ordering ?? DEFAULT_ORDERING,
+      signing_secret: newSigningSecret(),
+      retired_signing_secrets: jsonb([]),
+      status: "active",
+      deactivation_reason: null,
+      deactivated_at: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    if (webhook.rate_limit !== null) await ensureFlowRow(tx, webhook.id);
+    return { kind: "created", webhook };
+  });
+}
