@@ -29,16 +29,14 @@ import {
   WebhookSchema,
 } from "./webhooks.ts";
 import { MAX_URL_LENGTH } from "../domain/url_policy.ts";
-import { ALL_EVENTS } from "../domain/event_types.ts";
 import {
   matchesOperationalEvent,
   OPERATIONAL_EVENT_TYPES,
   PLATFORM_ORGANIZATION_ID,
 } from "../domain/operational_events.ts";
-import { newId } from "../domain/ids.ts";
-import { newSigningSecret } from "../domain/secrets.ts";
 import { jsonb } from "../db/mod.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
+import { createWebhook } from "../usecases/webhooks.ts";
 import { rotateSigningSecret } from "../usecases/secrets.ts";
 import { sendTestEvent } from "../usecases/events.ts";
 import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
@@ -106,41 +104,20 @@ export function operationalWebhooksRouter(deps: AppDeps) {
     async (c) => {
       const body = c.req.valid("json");
       await checkWebhookUrl(deps, body.url);
-      const now = Date.now();
-      const limit = config.maxWebhooksPerOrganization;
-      const webhook = await db.transaction().execute(async (tx) => {
-        // The platform's row serialises concurrent creations, so the limit holds exactly.
-        await tx.selectFrom("organizations").select("id").where("id", "=", PLATFORM)
-          .forUpdate().executeTakeFirstOrThrow();
-        const { count } = await tx.selectFrom("webhooks")
-          .select((eb) => eb.fn.countAll<number>().as("count"))
-          .where("organization_id", "=", PLATFORM).where("deleted_at", "is", null)
-          .executeTakeFirstOrThrow();
-        if (Number(count) >= limit) {
-          throw new ApiError(
-            409,
-            "limit_reached",
-            `The platform has at most ${limit} operational webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
-          );
-        }
-        return await tx.insertInto("webhooks").values({
-          id: newId("wh"),
-          organization_id: PLATFORM,
-          name: body.name ?? new URL(body.url).host,
-          url: body.url,
-          verify_token: null,
-          event_types: jsonb(body.eventTypes ?? [ALL_EVENTS]),
-          headers: jsonb({}),
-          signing_secret: newSigningSecret(),
-          retired_signing_secrets: jsonb([]),
-          status: "active",
-          deactivation_reason: null,
-          deactivated_at: null,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-        }).returningAll().executeTakeFirstOrThrow();
-      });
+      // Operational webhooks take no custom headers or verify token: the platform owns both ends.
+      const created = await createWebhook(db, PLATFORM, {
+        url: body.url,
+        name: body.name,
+        eventTypes: body.eventTypes,
+      }, config.maxWebhooksPerOrganization);
+      if (created.kind === "limit_reached") {
+        throw new ApiError(
+          409,
+          "limit_reached",
+          `The platform has at most ${created.limit} operational webhooks (MAX_WEBHOOKS_PER_ORGANIZATION)`,
+        );
+      }
+      const { webhook } = created;
       return c.json({ ...presentWebhook(webhook), signingSecret: webhook.signing_secret }, 201);
     },
   );
