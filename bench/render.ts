@@ -106,7 +106,9 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
       ? [
         `| burst: ${
           burst.runs[0].contacts
-        } contacts imported (16 clients) into a receiver taking ${burst.receiverPerSecond}/s (429 beyond) | ${
+        } contacts imported (16 clients) into a receiver taking ${burst.receiverPerSecond}/s (429 beyond${
+          aloneNote(burst)
+        }) | ${
           // deno-lint-ignore no-explicit-any
           burst.runs.map((r: any) =>
             `rateLimit ${
@@ -161,7 +163,13 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     )
     .replace("{{table}}", table)
     .replace("{{profile}}", whereTimeGoes)
-    .replace("{{versions}}", renderVersions(get("versions")?.versions))
+    .replace(
+      "{{versions}}",
+      renderVersions(get("versions")?.versions) +
+        (get("versions")?.measuredAlone
+          ? `\n\nThis comparison ran alone (\`--only versions\`)${aloneNote(get("versions"))}.`
+          : ""),
+    )
     .replace("{{targets}}", renderTargets(rs))
     .replace("{{servers}}", renderServers(rs, readPostgresResults()))
     .replace(
@@ -321,6 +329,16 @@ if (import.meta.main) {
   console.log("rendered BENCHMARKS.md from bench/results.json");
 }
 
+/** Where a scenario was measured by a run of its own (`--only … --into-report`), that run. */
+// deno-lint-ignore no-explicit-any
+export function aloneNote(r: any): string {
+  const alone = r?.measuredAlone;
+  if (!alone) return "";
+  return `; measured alone on ${String(alone.date).slice(0, 10)}${
+    alone.commit ? ` (${alone.commit})` : ""
+  }`;
+}
+
 /** The ordering scenario's row: the same workload without and with ordering, per hiccup status. */
 // deno-lint-ignore no-explicit-any
 export function orderingRow(o: any, resources: string): string {
@@ -334,7 +352,7 @@ export function orderingRow(o: any, resources: string): string {
     `${run.hiccup}: ${one("none", run.none)}<br>${run.hiccup}: ${one("object", run.object)}`
   );
   return `| ordering (${o.contacts} contacts × ${o.updates} updates in sequence, one first attempt ` +
-    `in four answered 503, then 500 (a 503 also paces the whole webhook), 5 s retry) | ${
-      runs.join("<br>")
-    } | ${resources} |`;
+    `in four answered 503, then 500 (a 503 also paces the whole webhook), 5 s retry${
+      aloneNote(o)
+    }) | ${runs.join("<br>")} | ${resources} |`;
 }

@@ -84,6 +84,28 @@ async function writeOnlyResults(results: Array<Record<string, unknown>>) {
   say("wrote bench/tmp/results-only.json");
 }
 
+/**
+ * `--only … --into-report`: puts this run's scenarios into bench/results.json in place of the full
+ * run's, each marked with the run it comes from (the report says so beside it), and renders
+ * BENCHMARKS.md again.
+ */
+async function intoReport(results: Array<Record<string, unknown>>) {
+  const report = JSON.parse(await Deno.readTextFile(`${dir}results.json`));
+  const run = machine();
+  const measuredAlone = { date: run.date, commit: run.commit, mode: run.mode };
+  const replaced = new Set(results.map((r) => r.scenario));
+  report.results = [
+    ...report.results.filter((r: { scenario: string }) => !replaced.has(r.scenario)),
+    ...results.map((r) => ({ ...r, measuredAlone })),
+  ];
+  await Deno.writeTextFile(`${dir}results.json`, JSON.stringify(report, null, 2) + "\n");
+  await Deno.writeTextFile(
+    `${dir}../BENCHMARKS.md`,
+    renderMarkdown(report.machine, report.results),
+  );
+  say(`put ${[...replaced].join(", ")} into bench/results.json and BENCHMARKS.md`);
+}
+
 /** Retention needs only a database of its own, and no stack. */
 async function retentionScenario(): Promise<Record<string, unknown>> {
   say("retention: 100,000 old final payloads with attempts and events, deleted in batches");
@@ -706,6 +728,7 @@ try {
 
 if (only.length) {
   await writeOnlyResults(results);
+  if (Deno.args.includes("--into-report")) await intoReport(results);
   Deno.exit(0);
 }
 const measured = machine();
