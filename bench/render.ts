@@ -44,7 +44,8 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
     retention = get("retention"),
     ordering = get("ordering"),
     floor = get("floor"),
-    burst = get("burst");
+    burst = get("burst"),
+    soak = get("soak");
   // deno-lint-ignore no-explicit-any
   const lat = (r: any) =>
     `${r.eventsPerSecond}/s: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.delivered}/${r.expected})`;
@@ -119,6 +120,7 @@ export function renderMarkdown(m: Machine, rs: Array<Record<string, unknown>>): 
           ).join("<br>")} | ${res(burst, three)} |`,
       ]
       : []),
+    ...(soak ? [soakRow(soak)] : []),
     `| raw limit: plain keep-alive HTTPS POST loop (${raw.concurrency} at once) | ${raw.requestsPerSecond} requests/s; Herald's sustained rate is ${raw.heraldSustainedRatio} of it | - |`,
     ...(retention
       ? [
@@ -355,4 +357,17 @@ export function orderingRow(o: any, resources: string): string {
     `in four answered 503, then 500 (a 503 also paces the whole webhook), 5 s retry${
       aloneNote(o)
     }) | ${runs.join("<br>")} | ${resources} |`;
+}
+
+/** The soak's row: what was lost or sent twice, and each process's memory over the run. */
+// deno-lint-ignore no-explicit-any
+export function soakRow(r: any): string {
+  const memory = Object.entries(r.memory as Record<string, any>).map(([name, m]) =>
+    `${name} ${m.startMb} → ${m.endMb} MB (peak ${m.peakMb}, slope ${m.slopeMbPerHour} MB/h)`
+  ).join("; ");
+  return `| soak: ${r.minutes} min at ${r.deliveriesPerSecond} deliveries/s to 5 webhooks, one receiver ` +
+    `down 10 s of every minute${
+      aloneNote(r)
+    } | ${r.delivered}/${r.payloads} delivered, ${r.lost} ` +
+    `lost, ${r.duplicates} sent again after a 200 | ${memory} |`;
 }

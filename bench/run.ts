@@ -23,6 +23,7 @@ import { compareVersions, git } from "./compare.ts";
 import { runFloor } from "./floor.ts";
 import { measureRetention } from "./retention.ts";
 import { measureOrdering } from "./ordering.ts";
+import { runSoak } from "./soak.ts";
 import { renderMarkdown } from "./render.ts";
 import { type Sink, startSink, tokenBucket } from "./sinks.ts";
 import { percentile, round } from "./stats.ts";
@@ -34,11 +35,13 @@ const compareRefs = compareIndex >= 0
   ? (Deno.args[compareIndex + 1] ?? "").split(",").filter(Boolean)
   : [];
 // `--only scenario,...`: just those (ingest, throughput, floor, latency, retryTiming, ordering,
-// fanOut, rawLimit, burst, retention, versions), for a quick look while working; the results go to
-// bench/tmp/, not to the report.
+// fanOut, rawLimit, burst, retention, versions, soak), for a quick look while working; the results go
+// to bench/tmp/, not to the report. The soak runs only when named: `--only soak [--soak-minutes N]`.
 const onlyIndex = Deno.args.indexOf("--only");
 const only = onlyIndex >= 0 ? (Deno.args[onlyIndex + 1] ?? "").split(",").filter(Boolean) : [];
 const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
+const soakIndex = Deno.args.indexOf("--soak-minutes");
+const soakMinutes = soakIndex >= 0 ? Number(Deno.args[soakIndex + 1]) : 30;
 const benchStarted = performance.now();
 const ADMIN = "hadm_bench_admin_token_0123456789";
 const serverUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -197,6 +200,14 @@ async function organizationWith(webhooks: number, sink: Sink, base = apiUrl): Pr
       ),
     );
   }
+  return key;
+}
+
+/** An organization with one webhook per URL; answers its API key. */
+async function organizationAt(urls: string[]): Promise<string> {
+  const org = await call("POST", "/v1/organizations", ADMIN, { name: "soak", plan: "business" });
+  const key = org.body.apiKey as string;
+  for (const url of urls) await call("POST", "/v1/webhooks", key, { url });
   return key;
 }
 
@@ -689,6 +700,35 @@ try {
     sampler.start();
     for (const rateLimit of [null, 15]) out.push(await burstInto(rateLimit, quick ? 300 : 1_000));
     record("burst", { receiverPerSecond: 20, runs: out });
+  }
+
+  // ---- Soak: half the sustained rate for half an hour, one receiver in five flaky -----------
+  if (only.includes("soak")) {
+    // Half the highest sustained rate of the last full run (the report's throughput row).
+    const report = JSON.parse(await Deno.readTextFile(`${dir}results.json`));
+    const sustained = report.results.find((r: { scenario: string }) => r.scenario === "throughput")
+      ?.maxSustainedDeliveriesPerSecond ?? 60;
+    sampler.start();
+    const soak = await runSoak({
+      organization: (urls) => organizationAt(urls),
+      publish: async (key, i) =>
+        (await publish(key, i)).body.payloads?.map((p: { id: string }) => p.id) ?? [],
+      pids: sampler.pids,
+      drain,
+      notDelivered: async (ids) => {
+        let missing = 0;
+        for (let k = 0; k < ids.length; k += 1_000) {
+          const row = await observer.db.selectFrom("payloads")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .where("id", "in", ids.slice(k, k + 1_000)).where("status", "!=", "delivered")
+            .executeTakeFirstOrThrow();
+          missing += Number(row.n);
+        }
+        return missing;
+      },
+      say,
+    }, { minutes: soakMinutes, deliveriesPerSecond: sustained / 2 });
+    record("soak", soak);
   }
 
   // ---- Retention: 100,000 old rows deleted in batches, in a database of its own --------------

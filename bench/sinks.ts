@@ -13,6 +13,8 @@ export interface Sink {
   arrivals: number[];
   /** When (performance.now()) each payload was first answered 200. */
   deliveredAt: Map<string, number>;
+  /** How many POSTs of a payload already answered 200 came (and were answered 200 again). */
+  deliveredAgain: number;
   /** How many requests were answered 429. */
   limited: number;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function startSink(status: number | (() => number) = 200): Promise<
     arrivals: [],
     limited: 0,
     deliveredAt: new Map(),
+    deliveredAgain: 0,
   } as unknown as Sink;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, cert, key, onListen: () => {} },
@@ -66,7 +69,10 @@ export async function startSink(status: number | (() => number) = 200): Promise<
         sink.limited++;
         return new Response("slow down", { status: 429, headers: { "retry-after": "1" } });
       }
-      if (code === 200 && !sink.deliveredAt.has(id)) sink.deliveredAt.set(id, performance.now());
+      if (code === 200) {
+        if (sink.deliveredAt.has(id)) sink.deliveredAgain++;
+        else sink.deliveredAt.set(id, performance.now());
+      }
       return new Response("ok", { status: code });
     },
   );
