@@ -362,7 +362,8 @@ export function orderingRow(o: any, resources: string): string {
 /** The soak's row: what was lost or sent twice, and each process's memory over the run. */
 // deno-lint-ignore no-explicit-any
 export function soakRow(r: any): string {
-  const memory = Object.entries(r.memory as Record<string, any>).map(([name, m]) =>
+  type Memory = { startMb: number; endMb: number; peakMb: number; slopeMbPerHour: number };
+  const memory = Object.entries(r.memory as Record<string, Memory>).map(([name, m]) =>
     `${name} ${m.startMb} → ${m.endMb} MB (peak ${m.peakMb}, slope ${m.slopeMbPerHour} MB/h)`
   ).join("; ");
   return `| soak: ${r.minutes} min at ${r.deliveriesPerSecond} deliveries/s to 5 webhooks, one receiver ` +
