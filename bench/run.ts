@@ -183,7 +183,8 @@ async function call(method: string, path: string, token: string, body?: unknown,
   return { status: response.status, body: await response.json() };
 }
 
-async function organizationWith(webhooks: number, sink: Sink, base = apiUrl): Promise<string> {
+/** An organization with one webhook per URL, made 50 at a time; answers its API key. */
+async function organizationAt(urls: string[], base = apiUrl): Promise<string> {
   const org = await call(
     "POST",
     "/v1/organizations",
@@ -192,23 +193,17 @@ async function organizationWith(webhooks: number, sink: Sink, base = apiUrl): Pr
     base,
   );
   const key = org.body.apiKey as string;
-  for (let i = 0; i < webhooks; i += 50) {
+  for (let i = 0; i < urls.length; i += 50) {
     await Promise.all(
-      Array.from(
-        { length: Math.min(50, webhooks - i) },
-        (_, j) => call("POST", "/v1/webhooks", key, { url: `${sink.url}/${i + j}` }, base),
-      ),
+      urls.slice(i, i + 50).map((url) => call("POST", "/v1/webhooks", key, { url }, base)),
     );
   }
   return key;
 }
 
-/** An organization with one webhook per URL; answers its API key. */
-async function organizationAt(urls: string[]): Promise<string> {
-  const org = await call("POST", "/v1/organizations", ADMIN, { name: "soak", plan: "business" });
-  const key = org.body.apiKey as string;
-  for (const url of urls) await call("POST", "/v1/webhooks", key, { url });
-  return key;
+/** An organization with `webhooks` webhooks, all on one sink. */
+function organizationWith(webhooks: number, sink: Sink, base = apiUrl): Promise<string> {
+  return organizationAt(Array.from({ length: webhooks }, (_, i) => `${sink.url}/${i}`), base);
 }
 
 const publish = (key: string, i: number, base = apiUrl) =>

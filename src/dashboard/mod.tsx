@@ -119,8 +119,9 @@ function matches(path: string, pattern: string): boolean {
 }
 
 /**
- * Whether the API accepts a key (or, for the admin, the token), asked through an answer only it
- * gets; the API counts a failure against the same client as a direct call would (TRUST_PROXY).
+ * Asks the API whether it accepts a key (or, for the admin, the token), on a route only that
+ * credential may read; the API counts a failure against the same client as a direct call would
+ * (TRUST_PROXY).
  */
 async function askApi(
   options: DashboardOptions,
