@@ -80,8 +80,8 @@ export function tokenBucket(rate: number, capacity = rate): Behaviour & { drawn(
   return Object.assign(behaviour, { drawn: () => limited });
 }
 
-/** The most requests a receiver got within one calendar second. */
-export function peakPerSecond(received: Received[]): number {
+/** The most requests (by the time each was received, or sent) within one calendar second. */
+export function peakPerSecond(received: Pick<Received, "at">[]): number {
   const perSecond = new Map<number, number>();
   for (const r of received) {
     const second = Math.floor(r.at / 1000);

@@ -217,7 +217,8 @@ async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<P
       () => takeSlot(deps.db, row.webhook_id, input.slot),
     );
     if (!decision.go) return waitFor(decision.reason, decision.waitMs, decision.slot);
-    now = Date.now();
+    // The attempt starts when the window let it through: at most `rate` such starts in 1.1 s.
+    now = decision.at ?? Date.now();
   }
   const claim = await dbStep("Could not claim the attempt", () => claimAttempt(deps, input, now));
   if (!claim) return { kind: "stopped", reason: "run_superseded" };

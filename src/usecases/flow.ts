@@ -17,7 +17,11 @@ import {
 
 /** Whether a POST may go now, or how long to wait for its turn. */
 export type SlotDecision =
-  | { go: true }
+  | {
+    go: true;
+    /** When the POST went through the window, on the database's clock (absent when unpaced). */
+    at?: number;
+  }
   | {
     go: false;
     /** How long to wait before asking again (ms). */
@@ -53,6 +57,7 @@ export async function takeSlot(
   const reserved = slot ?? null;
   const { rows: [row] } = await sql<{
     go: boolean;
+    now: number;
     slot: number;
     wait_ms: number;
     paused: boolean;
@@ -84,12 +89,13 @@ export async function takeSlot(
       next_slot_at = case when d.reserving then d.slot + d.gap else f.next_slot_at end,
       recent_sends = case when d.go then d.recent || d.now else d.recent end
     from decided d where f.webhook_id = ${webhookId}
-    returning d.go, d.slot, d.pace, d.rate_limit, d.paused_until > d.now as paused,
+    returning d.go, d.now, d.slot, d.pace, d.rate_limit, d.paused_until > d.now as paused,
       greatest(d.slot, d.paused_until,
         case when cardinality(d.recent) + 1 > d.rate then d.oldest + ${WINDOW_MS}::float8
           else 0 end) - d.now as wait_ms`
     .execute(db);
-  if (!row || row.go) return { go: true };
+  if (!row) return { go: true };
+  if (row.go) return { go: true, at: Math.round(row.now) };
   const reason: WaitReason = row.paused
     ? "retry_after"
     : row.pace !== null && (row.rate_limit === null || row.pace < row.rate_limit)
