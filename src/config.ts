@@ -4,12 +4,12 @@ import { parseNetworks } from "./domain/url_policy.ts";
 import { tracesRequested } from "./traces/mod.ts";
 
 /**
- * The seed's delivery rule: "retries a failed send 5 times 5 s apart".
- * These are the defaults of DELIVERY_MAX_ATTEMPTS and DELIVERY_RETRY_INTERVAL.
+ * The delivery rule's defaults (DELIVERY_MAX_ATTEMPTS, DELIVERY_RETRY_INTERVAL): a failed send is
+ * tried 5 times, 5 s apart.
  */
-export const SEED_MAX_ATTEMPTS = 5;
-/** The seed's pause between two attempts of one payload, in milliseconds. */
-export const SEED_RETRY_INTERVAL_MS = 5_000;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** The default pause between two attempts of one payload, in milliseconds. */
+export const DEFAULT_RETRY_INTERVAL_MS = 5_000;
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = {
@@ -147,8 +147,8 @@ export const envSchema = z.object({
   TEMPORAL_TLS_CA_FILE: optionalText,
   TEMPORAL_TLS_SERVER_NAME: optionalText,
   ADMIN_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
-  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(SEED_MAX_ATTEMPTS),
-  DELIVERY_RETRY_INTERVAL: duration(`${SEED_RETRY_INTERVAL_MS / 1000}s`),
+  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(DEFAULT_MAX_ATTEMPTS),
+  DELIVERY_RETRY_INTERVAL: duration(`${DEFAULT_RETRY_INTERVAL_MS / 1000}s`),
   DELIVERY_TIMEOUT: duration("10s"),
   ALLOW_INSECURE_URLS: flag,
   ALLOW_PRIVATE_NETWORKS: networks,

@@ -250,6 +250,7 @@ const RULE_MARKERS = [
   'signal: "', // signal, query and update names come from src/temporal/names.ts
   'Signal<[WebhookRequest]>("',
   'Query<WebhookState>("',
+  "`req_", // a failed run's deactivation request id: deactivationRequestId()
 ];
 
 Deno.test("rules are named once, in src/domain: no plan, delivered status or signal name restated", async () => {
@@ -334,4 +335,18 @@ Deno.test("no route handler over 40 lines, no other function over 80 (router fac
     }
   }
   assertNone("functions too long to read at once", found);
+});
+
+Deno.test("the worker's activities stay adapters: workers/activities.ts under 150 lines, no SQL", async () => {
+  const code = await Deno.readTextFile(new URL("workers/activities.ts", ROOT));
+  const lines = code.split("\n").length;
+  const found = [
+    ...(lines >= 150 ? [`workers/activities.ts is ${lines} lines`] : []),
+    ...occurrences("workers/activities.ts", stripComments(code), [
+      "sql`",
+      ".selectFrom(",
+      ".updateTable(",
+    ]),
+  ];
+  assertNone("use case code in the activities", found);
 });

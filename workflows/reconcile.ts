@@ -16,12 +16,17 @@ export interface ReconcileResult {
   started: number;
   settled: number;
   resentRequests: number;
+  offPlanDeactivated: number;
 }
 
-/** Starts payloads left pending, settles deliveries ended from outside, resends lost requests. */
+/**
+ * Starts payloads left pending, settles deliveries ended from outside, resends lost requests, and
+ * deactivates the webhooks an organization off the business plan still has.
+ */
 export async function reconcile(input: { graceMs: number }): Promise<ReconcileResult> {
   const started = await sweeps.startPendingDeliveries({ graceMs: input.graceMs });
   const settled = await sweeps.settleClosedDeliveries();
   const resentRequests = await sweeps.resendWebhookRequests({ graceMs: input.graceMs });
-  return { started, settled, resentRequests };
+  const offPlanDeactivated = await sweeps.deactivateOffPlanWebhooks();
+  return { started, settled, resentRequests, offPlanDeactivated };
 }

@@ -12,7 +12,7 @@ import { AuthFailures } from "./auth_failures.ts";
 import { organizationsRouter } from "./organizations.ts";
 import { portalLinksRouter } from "./portal_links.ts";
 import { webhooksRouter } from "./webhooks.ts";
-import { webhookLifecycleRouter } from "./webhook_lifecycle.ts";
+import { webhookActionsRouter } from "./webhook_actions.ts";
 import { webhookStatsRouter } from "./webhook_stats.ts";
 import { contactsRouter } from "./contacts.ts";
 import { eventsRouter } from "./events.ts";
@@ -202,7 +202,7 @@ export function createApp(given: AppDeps) {
   app.route("/v1/organizations", organizationsRouter(deps));
   app.route("/v1/organizations", portalLinksRouter(deps));
   app.route("/v1/webhooks", webhooksRouter(deps));
-  app.route("/v1/webhooks", webhookLifecycleRouter(deps));
+  app.route("/v1/webhooks", webhookActionsRouter(deps));
   app.route("/v1/webhooks", webhookStatsRouter(deps));
   app.route("/v1/contacts", contactsRouter(deps));
   app.route("/v1/events", eventsRouter(deps));

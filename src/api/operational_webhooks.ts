@@ -40,7 +40,7 @@ import { createWebhook } from "../usecases/webhooks.ts";
 import { rotateSigningSecret } from "../usecases/secrets.ts";
 import { sendTestEvent } from "../usecases/events.ts";
 import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
-import { assertWithinRetention } from "./webhook_lifecycle.ts";
+import { assertWithinRetention } from "./webhook_actions.ts";
 
 const TAGS = ["Operational webhooks"];
 const SECURITY = [{ adminToken: [] }];

@@ -10,7 +10,7 @@ import type { Kysely } from "kysely";
 import type { Database, Organization } from "../db/schema.ts";
 import { newId } from "../domain/ids.ts";
 import { hashToken, newApiKey } from "../domain/secrets.ts";
-import { changeOrganization } from "../usecases/webhook_changes.ts";
+import { changeOrganization } from "../usecases/organizations.ts";
 import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
 
 const PlanSchema = z.enum(PLANS).openapi({ example: WEBHOOK_PLAN });

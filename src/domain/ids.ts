@@ -22,3 +22,13 @@ export type IdPrefix = "org" | "key" | "wh" | "ct" | "evt" | "pl" | "att" | "req
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${encodeTime(Date.now())}${encodeRandom(16)}`;
 }
+
+/** The id of the deactivation request a payload's failed run makes: recorded once per run. */
+export function deactivationRequestId(payloadId: string, run: number): string {
+  return `req_${payloadId}_${run}`;
+}
+
+/** The payload whose failed run made a deactivation request, or null (manual, downgrade). */
+export function payloadOfRequest(requestId: string): string | null {
+  return /^req_(pl_[A-Za-z0-9]+)_\d+$/.exec(requestId)?.[1] ?? null;
+}

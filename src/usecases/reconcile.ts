@@ -135,10 +135,7 @@ export async function settleClosedDeliveries(
   return count;
 }
 
-/**
- * Sends again the webhook change requests not applied after the grace period, and makes sure no
- * organization off the business plan keeps an active webhook.
- */
+/** Sends again the webhook change requests not applied after the grace period. */
 export async function resendWebhookRequests(
   deps: UseCaseDeps,
   graceMs: number,
@@ -160,7 +157,16 @@ export async function resendWebhookRequests(
     })),
   );
   heartbeat();
-  // Active webhooks of organizations off the business plan with no deactivation under way.
+  if (stale.length > 0) log.info("reconciler sent webhook requests again", { count: stale.length });
+  return stale.length;
+}
+
+/**
+ * The plan rule, enforced: an active webhook of an organization off the business plan, with no
+ * deactivation under way (its downgrade's requests were lost), gets one. Answers how many.
+ */
+export async function deactivateOffPlanWebhooks(deps: UseCaseDeps): Promise<number> {
+  const { db } = deps;
   const strays = await db.selectFrom("webhooks")
     .innerJoin("organizations", "organizations.id", "webhooks.organization_id")
     .select("webhooks.id")
@@ -181,7 +187,8 @@ export async function resendWebhookRequests(
     { kind: "deactivate", reason: "plan_downgraded" },
   );
   await sendWebhookRequests(deps, requests);
-  const count = stale.length + requests.length;
-  if (count > 0) log.info("reconciler sent webhook requests", { count });
-  return count;
+  if (requests.length > 0) {
+    log.info("reconciler deactivated webhooks off the business plan", { count: requests.length });
+  }
+  return requests.length;
 }

@@ -5,12 +5,12 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../db/schema.ts";
-import { newId } from "../domain/ids.ts";
+import { deactivationRequestId, newId, payloadOfRequest } from "../domain/ids.ts";
 import {
   type CancelReason,
+  type DeactivationReason,
   hasWebhooks,
   OPEN_STATUSES,
-  type Plan,
   type WebhookChange,
   type WebhookState,
 } from "../domain/types.ts";
@@ -107,43 +107,29 @@ export async function requestWebhookChange(
   }
 }
 
+/** A payload's failed run asks for its webhook's deactivation (the compensation). */
+export interface DeactivationRequest {
+  webhookId: string;
+  reason: DeactivationReason;
+  payloadId: string;
+  run: number;
+}
+
 /**
- * Changes an organization's plan. Off the business plan, every still-active webhook gets a
- * deactivation request in the same transaction, however often this runs: the downgrade is
- * idempotent, and the reconciler enforces it if the signals are lost.
+ * Records and signals the deactivation a failed run asks for, once per run (the request's id is
+ * the run's); a signal that fails throws, so the activity is tried again.
  */
-export async function changeOrganization(
+export async function requestDeactivation(
   deps: UseCaseDeps,
-  organizationId: string,
-  change: { plan?: Plan; name?: string },
-) {
-  const { organization, requests } = await deps.db.transaction().execute(async (tx) => {
-    const organization = await tx.updateTable("organizations")
-      .set({ ...change, updated_at: Date.now() })
-      .where("id", "=", organizationId).returningAll().executeTakeFirst();
-    if (!organization || hasWebhooks(organization.plan)) return { organization, requests: [] };
-    const active = await tx.selectFrom("webhooks").select("id")
-      .where("organization_id", "=", organizationId).where("deleted_at", "is", null)
-      .where("status", "=", "active").execute();
-    const requests = await recordWebhookRequests(
-      tx,
-      active.map((w) => w.id),
-      { kind: "deactivate", reason: "plan_downgraded" },
-    );
-    return { organization, requests };
-  });
-  await sendWebhookRequests(deps, requests);
-  return organization;
-}
-
-/** The id of the deactivation request a payload's failed run makes: recorded once per run. */
-export function deactivationRequestId(payloadId: string, run: number): string {
-  return `req_${payloadId}_${run}`;
-}
-
-/** The payload whose failed run made a deactivation request, or null (manual, downgrade). */
-export function payloadOfRequest(requestId: string): string | null {
-  return /^req_(pl_[A-Za-z0-9]+)_\d+$/.exec(requestId)?.[1] ?? null;
+  input: DeactivationRequest,
+): Promise<void> {
+  const [request] = await recordWebhookRequests(
+    deps.db,
+    [input.webhookId],
+    { kind: "deactivate", reason: input.reason },
+    deactivationRequestId(input.payloadId, input.run),
+  );
+  await sendWebhookRequest(deps.temporal, deps.taskQueue, input.webhookId, request!);
 }
 
 /** The webhook columns an operational event about a lifecycle change tells. */

@@ -29,7 +29,7 @@ export function assertWithinRetention(retentionMs: number, since: number): void 
 }
 
 /** Builds the lifecycle router (mounted beside the webhooks router). */
-export function webhookLifecycleRouter(deps: AppDeps) {
+export function webhookActionsRouter(deps: AppDeps) {
   const { db } = deps;
   const useCases = useCaseDeps(deps);
   const app = newRouter();
