@@ -40,7 +40,7 @@ import { createWebhook } from "../usecases/webhooks.ts";
 import { rotateSigningSecret } from "../usecases/secrets.ts";
 import { sendTestEvent } from "../usecases/events.ts";
 import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
-import { assertWithinRetention } from "./webhook_actions.ts";
+import { assertWithinRetention, testAnswer } from "./webhook_actions.ts";
 
 const TAGS = ["Operational webhooks"];
 const SECURITY = [{ adminToken: [] }];
@@ -300,11 +300,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
     }),
     async (c) => {
       const webhook = await find(c.req.valid("param").id);
-      if (webhook.status !== "active") {
-        throw new ApiError(409, "webhook_inactive", "Activate the webhook before sending a test");
-      }
-      const payload = await sendTestEvent(useCases, webhook);
-      return c.json({ id: payload.payloadId }, 202);
+      return testAnswer(c, await sendTestEvent(useCases, webhook));
     },
   );
 

@@ -3,6 +3,7 @@
  * failed payloads, replay missed events.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
@@ -28,7 +29,15 @@ export function assertWithinRetention(retentionMs: number, since: number): void 
   }
 }
 
-/** Builds the lifecycle router (mounted beside the webhooks router). */
+/** A test send's answer: 202 with the payload, or 409 while the webhook is deactivated. */
+export function testAnswer(c: Context, sent: Awaited<ReturnType<typeof sendTestEvent>>) {
+  if (sent.kind === "inactive") {
+    throw new ApiError(409, "webhook_inactive", "Activate the webhook before sending a test");
+  }
+  return c.json({ id: sent.payload.payloadId }, 202);
+}
+
+/** Builds the router of a webhook's actions (mounted beside the webhooks router). */
 export function webhookActionsRouter(deps: AppDeps) {
   const { db } = deps;
   const useCases = useCaseDeps(deps);
@@ -156,11 +165,7 @@ export function webhookActionsRouter(deps: AppDeps) {
       const { id } = c.req.valid("param");
       const webhook = await findWebhook(db, organizationId, id);
       await requireBusinessPlan(db, organizationId, "Sending a test");
-      if (webhook.status !== "active") {
-        throw new ApiError(409, "webhook_inactive", "Activate the webhook before sending a test");
-      }
-      const payload = await sendTestEvent(useCases, webhook);
-      return c.json({ id: payload.payloadId }, 202);
+      return testAnswer(c, await sendTestEvent(useCases, webhook));
     },
   );
 

@@ -265,8 +265,10 @@ export async function startSoon(deps: UseCaseDeps, payloads: DeliveryStart[]): P
  */
 export async function sendTestEvent(
   deps: UseCaseDeps,
-  webhook: Pick<Webhook, "id" | "organization_id" | "url" | "created_at">,
-): Promise<DeliveryStart> {
+  webhook: Pick<Webhook, "id" | "organization_id" | "url" | "created_at" | "status">,
+): Promise<{ kind: "sent"; payload: DeliveryStart } | { kind: "inactive" }> {
+  // A deactivated webhook receives nothing, a test included: it is activated first.
+  if (webhook.status !== "active") return { kind: "inactive" };
   const event = {
     organizationId: webhook.organization_id,
     ...testEventOf({ id: webhook.id, createdAt: webhook.created_at }),
@@ -276,5 +278,5 @@ export async function sendTestEvent(
     return await insertPayloads(tx, [{ event: { ...event, ...recorded }, webhook }]);
   });
   await startSoon(deps, [payload!]);
-  return payload!;
+  return { kind: "sent", payload: payload! };
 }
