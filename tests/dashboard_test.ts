@@ -14,6 +14,7 @@ import {
 } from "./harness.ts";
 import { always200, startReceiver } from "./receiver.ts";
 import { artifactPath, launchBrowser } from "./browser.ts";
+import { metrics } from "../src/metrics.ts";
 
 const FAILING_FAST = { DELIVERY_RETRY_INTERVAL: "200ms", DELIVERY_MAX_ATTEMPTS: "2" };
 
@@ -371,6 +372,49 @@ test("portal: subscribe to event types, set a header, send a signed test event, 
     await browser.close();
     await receiver.close();
   }
+});
+
+/** Requests the app has served so far (in-process calls included), from its metrics. */
+function requestsServed(): number {
+  return [...metrics.httpRequests.values.values()].reduce((sum, n) => sum + n, 0);
+}
+
+/** The webhook list as a signed-in browser gets it, and how many requests the app served for it. */
+async function webhookList(s: Stack, session: string) {
+  const before = requestsServed();
+  const response = await fetch(`${s.apiUrl}/webhooks`, {
+    headers: { cookie: `herald_session=${session}` },
+  });
+  const html = await response.text();
+  assert.equal(response.status, 200);
+  return { rows: html.match(/<tr data-webhook=/g)?.length ?? 0, served: requestsServed() - before };
+}
+
+test("the webhook list asks the API the same number of times for five webhooks as for one", async () => {
+  const s = await stack();
+  const org = await createOrganization(s);
+  const signIn = await fetch(`${s.apiUrl}/sign-in`, {
+    method: "POST",
+    headers: { origin: s.apiUrl },
+    body: new URLSearchParams({ apiKey: org.apiKey }),
+    redirect: "manual",
+  });
+  await signIn.body?.cancel();
+  const session = /herald_session=([^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")?.[1];
+  assert.ok(session, "signed in");
+
+  // Nothing is ever sent to these: no event is published.
+  await createWebhook(s, org.apiKey, { url: "https://127.0.0.1:9/one" });
+  const one = await webhookList(s, session);
+  assert.equal(one.rows, 1);
+  for (let i = 2; i <= 5; i++) {
+    await createWebhook(s, org.apiKey, { url: `https://127.0.0.1:9/${i}` });
+  }
+  const five = await webhookList(s, session);
+  assert.equal(five.rows, 5);
+  // The page itself and one call for the list; the totals are one query, not a call per webhook.
+  assert.equal(one.served, 2, "requests for a list of one");
+  assert.equal(five.served, one.served, "requests for a list of five, against a list of one");
 });
 
 test("the API docs render from Herald alone: no request leaves its origin, no policy violation", async () => {

@@ -38,6 +38,7 @@ import { organizationName, platformOverview } from "../usecases/platform_overvie
 import { allowsFraming, contentSecurityPolicy } from "./content_policy.ts";
 import { docsRouter } from "./docs.ts";
 import { missedSinceDeactivation } from "../usecases/replay.ts";
+import { attemptTotals } from "../usecases/webhook_stats.ts";
 import { traceRequests } from "../traces/spans.ts";
 
 /** The largest request body accepted. */
@@ -137,6 +138,8 @@ function dashboardOf(app: OpenAPIHono<AppEnv>, deps: AppDeps, pollers: PollerWat
     temporalUiUrl: deps.temporalUiUrl,
     namespace: deps.config.temporal.namespace,
     banner: () => pollers.waitingForWorkers(),
+    attemptTotals: (organizationId, webhookIds) =>
+      attemptTotals(deps.db, organizationId, webhookIds),
     missedEvents: (organizationId, webhookId) =>
       missedSinceDeactivation(deps.db, organizationId, webhookId, deps.config.retentionMs),
   });

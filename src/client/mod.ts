@@ -28,8 +28,8 @@ export interface HeraldClientOptions {
   token?: string;
   /** Headers sent with every request. */
   headers?: Record<string, string>;
-  /** The fetch to use (the global one by default). */
-  fetch?: typeof fetch;
+  /** The fetch to use (the global one by default); it is given each call as a Request. */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 /** A typed client of Herald's API. */

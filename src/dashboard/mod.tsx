@@ -1,6 +1,7 @@
 /**
  * The dashboard at `/`: server-rendered pages over the API itself. Each action calls the API
- * in-process as the signed-in session's organization, so the same rules and errors apply.
+ * in-process, through the typed client, as the signed-in session's organization, so the same
+ * rules and errors apply. The webhook list's 24-hour totals come from one use case call.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -9,7 +10,6 @@ import type { Context } from "hono";
 import { bannerOnEveryPage, Flash, Page, STYLESHEET } from "./layout.tsx";
 import {
   type DeliveryFilter,
-  filterQuery,
   type Flashes,
   OrganizationsPage,
   PAYLOAD_STATUSES,
@@ -27,10 +27,13 @@ import {
   type SessionStore,
 } from "./guard.ts";
 import { DASHBOARD_PRINCIPAL } from "../api/auth.ts";
+import { type HeraldClient, heraldClient, type paths, type Schemas } from "../client/mod.ts";
 import { contentSecurityPolicy } from "../api/content_policy.ts";
 import { PORTAL_PATH } from "../api/portal_links.ts";
 import { PLATFORM_ORGANIZATION_ID } from "../domain/operational_events.ts";
+import type { PayloadStatus } from "../domain/types.ts";
 import type { platformOverview } from "../usecases/platform_overview.ts";
+import type { AttemptTotals } from "../usecases/webhook_stats.ts";
 import { noteSession, pageContextOnEveryPage } from "./page_context.ts";
 
 /** An id in a dashboard path, as the API's ids are: anything else is no page. */
@@ -55,6 +58,19 @@ const PAGE_PATHS = [
 const ORGANIZATION_PATHS = ["/webhooks", "/webhooks/*", "/payloads/*"];
 /** Form posts are small; the API has its own limit for what they carry on. */
 const MAX_FORM_BYTES = 64 * 1024;
+/**
+ * The typed client's base URL: never dialled, since its calls go to the app in-process, which is
+ * given only their path and query.
+ */
+const IN_PROCESS_BASE_URL = "http://herald.internal";
+
+/** A form's fields, as Hono parses them. */
+type Form = Record<string, unknown>;
+/** The body of a webhook's creation. */
+type NewWebhook = paths["/v1/webhooks"]["post"]["requestBody"]["content"]["application/json"];
+/** The body of a change to a webhook. */
+type WebhookChanges =
+  paths["/v1/webhooks/{id}"]["patch"]["requestBody"]["content"]["application/json"];
 
 /** What the dashboard needs: a way to call the API, and where the Temporal Web UI is. */
 export interface DashboardOptions {
@@ -75,6 +91,11 @@ export interface DashboardOptions {
   namespace: string;
   /** A warning for every page (no worker polls, say), or undefined. */
   banner?: () => Promise<string | undefined>;
+  /** The 24-hour attempt totals of a page of the organization's webhooks, in one query. */
+  attemptTotals: (
+    organizationId: string,
+    webhookIds: string[],
+  ) => Promise<Map<string, AttemptTotals>>;
   /** The events a deactivated webhook missed since its deactivation (a replay's `since`). */
   missedEvents?: (
     organizationId: string,
@@ -88,14 +109,22 @@ function eventTypesOf(text: string): string[] {
 }
 
 /**
+ * A form's text where the API takes a narrower type, sent as it was typed: the API's own check
+ * answers a bad value, with the message a direct call would get.
+ */
+function unchecked<T>(text: string): T {
+  return text as unknown as T;
+}
+
+/**
  * A form's rate limit: empty is none; anything else goes to the API as a number (or as the text
  * itself when it is not one), so the API's own check answers a bad value.
  */
-function rateLimitOf(value: unknown): number | string | null {
+function rateLimitOf(value: unknown): number | null {
   const text = String(value ?? "").trim();
   if (text === "") return null;
   const number = Number(text);
-  return Number.isFinite(number) ? number : text;
+  return Number.isFinite(number) ? number : unchecked<number>(text);
 }
 
 /**
@@ -111,6 +140,66 @@ function headersOf(text: string): Record<string, string> {
     else headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
   return headers;
+}
+
+/** The body of a webhook's creation from the create form: only the fields filled in. */
+function newWebhookOf(form: Form): NewWebhook {
+  const body: NewWebhook = { url: String(form.url ?? "") };
+  if (form.name) body.name = String(form.name);
+  if (form.verifyToken) body.verifyToken = String(form.verifyToken);
+  const eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
+  if (eventTypes.length > 0) body.eventTypes = eventTypes;
+  const headers = headersOf(String(form.headers ?? ""));
+  if (Object.keys(headers).length > 0) body.headers = headers;
+  const rateLimit = rateLimitOf(form.rateLimit);
+  if (rateLimit !== null) body.rateLimit = rateLimit;
+  return body;
+}
+
+/** The changes the settings form asks for. */
+function webhookChangesOf(form: Form): WebhookChanges {
+  const body: WebhookChanges = { url: String(form.url ?? ""), name: String(form.name ?? "") };
+  // An empty field keeps the token: the page never shows it, so it cannot send it back.
+  if (form.clearVerifyToken) body.verifyToken = null;
+  else if (form.verifyToken) body.verifyToken = String(form.verifyToken);
+  body.eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
+  // Header values are never shown, so an empty field keeps them; the box removes them all.
+  const headers = headersOf(String(form.headers ?? ""));
+  if (form.clearHeaders) body.headers = {};
+  else if (Object.keys(headers).length > 0) body.headers = headers;
+  body.rateLimit = rateLimitOf(form.rateLimit);
+  if (form.ordering) body.ordering = unchecked<WebhookChanges["ordering"]>(String(form.ordering));
+  return body;
+}
+
+/** The API's message for a failed call. */
+function errorText(error: Schemas["Error"] | undefined): string {
+  return error?.error?.message ?? "Something went wrong";
+}
+
+/** The delivery list's filters and page, as the page's query has them. */
+function deliveryFilterOf(c: Context): DeliveryFilter {
+  const status = c.req.query("status");
+  return {
+    status: (PAYLOAD_STATUSES as readonly string[]).includes(status ?? "")
+      ? status as PayloadStatus
+      : undefined,
+    event: c.req.query("event")?.trim() || undefined,
+    cursor: c.req.query("cursor") || undefined,
+  };
+}
+
+/**
+ * Activates, deactivates or deletes a webhook; `error` is the API's answer when it refused.
+ */
+async function changeWebhook(herald: HeraldClient, id: string, action: string) {
+  const params = { path: { id } };
+  const answer = action === "delete"
+    ? await herald.DELETE("/v1/webhooks/{id}", { params })
+    : action === "activate"
+    ? await herald.POST("/v1/webhooks/{id}/activate", { params })
+    : await herald.POST("/v1/webhooks/{id}/deactivate", { params });
+  return { ok: answer.response.ok, error: answer.error };
 }
 
 /** Whether a path is one of a route pattern's (`/webhooks/*` or `/webhooks`). */
@@ -192,28 +281,28 @@ export function dashboardRouter(options: DashboardOptions) {
     });
   }
 
-  /** Calls the API as the session's organization, from the client's address. */
-  async function call(c: Context<DashboardEnv>, method: string, path: string, body?: unknown) {
+  /** The typed API client as the session's organization, from the client's address. */
+  function apiAs(c: Context<DashboardEnv>): HeraldClient {
     const session = c.get("session");
     const client = c.env as { remoteAddr?: unknown } | undefined;
-    const response = await options.callApi(path, {
-      method,
-      headers: body !== undefined ? { "content-type": "application/json" } : {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }, {
+    const env = {
       remoteAddr: client?.remoteAddr,
       // Every page that calls has an organization (an admin session without one is sent to the
       // list before).
       [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId!, keyHash: session.keyHash },
+    };
+    return heraldClient({
+      baseUrl: IN_PROCESS_BASE_URL,
+      fetch: async (request) => {
+        const url = new URL(request.url);
+        return await options.callApi(url.pathname + url.search, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body ? await request.text() : undefined,
+        }, env);
+      },
     });
-    const text = await response.text();
-    // deno-lint-ignore no-explicit-any
-    const json: any = text ? JSON.parse(text) : null;
-    return { status: response.status, ok: response.ok, json };
   }
-
-  const errorText = (answer: { json: { error?: { message?: string } } | null }) =>
-    answer.json?.error?.message ?? "Something went wrong";
   const flashOf = (c: Context): Flashes => ({
     error: c.req.query("error"),
     notice: c.req.query("notice"),
@@ -230,51 +319,49 @@ export function dashboardRouter(options: DashboardOptions) {
       "cache-control": "public, max-age=3600",
     }));
 
+  /** The list: one call for the page of webhooks, one query for all their 24-hour totals. */
   async function webhooksPage(c: Context<DashboardEnv>, flash: Flashes) {
-    const cursor = c.req.query("cursor");
-    const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-    const list = await call(c, "GET", `/v1/webhooks?limit=20${query}`);
-    if (!list.ok) flash = { ...flash, error: errorText(list) };
-    const webhooks = await Promise.all(
-      (list.json?.data ?? []).map(async (webhook: { id: string }) => {
-        const stats = await call(c, "GET", `/v1/webhooks/${webhook.id}/stats`);
-        return { webhook, stats: stats.ok ? stats.json : undefined };
-      }),
+    const cursor = c.req.query("cursor") || undefined;
+    const list = await apiAs(c).GET("/v1/webhooks", {
+      params: { query: { limit: 20, cursor } },
+    });
+    if (!list.data) flash = { ...flash, error: errorText(list.error) };
+    const webhooks = list.data?.data ?? [];
+    const totals = await options.attemptTotals(
+      c.get("session").organizationId!,
+      webhooks.map((webhook) => webhook.id),
     );
     return c.html(
       <WebhooksPage
         csrf={c.get("session").csrfToken}
-        webhooks={webhooks}
-        nextCursor={list.json?.nextCursor ?? null}
+        webhooks={webhooks.map((webhook) => ({ webhook, totals: totals.get(webhook.id) }))}
+        nextCursor={list.data?.nextCursor ?? null}
         flash={flash}
       />,
     );
   }
 
   async function webhookPage(c: Context<DashboardEnv>, id: string, flash: Flashes) {
-    const webhook = await call(c, "GET", `/v1/webhooks/${id}`);
-    if (!webhook.ok) return webhooksPage(c, { error: errorText(webhook) });
-    const status = c.req.query("status");
-    const filter: DeliveryFilter = {
-      status: status && (PAYLOAD_STATUSES as readonly string[]).includes(status)
-        ? status
-        : undefined,
-      event: c.req.query("event")?.trim() || undefined,
-      cursor: c.req.query("cursor") || undefined,
-    };
+    const herald = apiAs(c);
+    const path = { id };
+    const webhook = await herald.GET("/v1/webhooks/{id}", { params: { path } });
+    if (!webhook.data) return webhooksPage(c, { error: errorText(webhook.error) });
+    const filter = deliveryFilterOf(c);
     const [stats, list, missed] = await Promise.all([
-      call(c, "GET", `/v1/webhooks/${id}/stats`),
-      call(c, "GET", `/v1/webhooks/${id}/payloads${filterQuery(filter)}`),
+      herald.GET("/v1/webhooks/{id}/stats", { params: { path } }),
+      herald.GET("/v1/webhooks/{id}/payloads", { params: { path, query: filter } }),
       options.missedEvents?.(c.get("session").organizationId!, id),
     ]);
-    if (!list.ok) flash = { ...flash, error: errorText(list) };
+    // Gone between the two calls (deleted meanwhile): back to the list, as when it was not found.
+    if (!stats.data) return webhooksPage(c, { error: errorText(stats.error) });
+    if (!list.data) flash = { ...flash, error: errorText(list.error) };
     return c.html(
       <WebhookPage
         csrf={c.get("session").csrfToken}
-        webhook={webhook.json}
-        stats={stats.json}
-        payloads={list.ok ? list.json.data : []}
-        nextCursor={list.ok ? list.json.nextCursor : null}
+        webhook={webhook.data}
+        stats={stats.data}
+        payloads={list.data?.data ?? []}
+        nextCursor={list.data?.nextCursor ?? null}
         filter={filter}
         missed={missed}
         flash={flash}
@@ -400,21 +487,12 @@ export function dashboardRouter(options: DashboardOptions) {
   app.get("/webhooks", (c) => webhooksPage(c, flashOf(c)));
 
   app.post("/webhooks", async (c) => {
-    const form = await c.req.parseBody();
-    const body: Record<string, unknown> = { url: String(form.url ?? "") };
-    if (form.name) body.name = String(form.name);
-    if (form.verifyToken) body.verifyToken = String(form.verifyToken);
-    const eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
-    if (eventTypes.length > 0) body.eventTypes = eventTypes;
-    const headers = headersOf(String(form.headers ?? ""));
-    if (Object.keys(headers).length > 0) body.headers = headers;
-    const rateLimit = rateLimitOf(form.rateLimit);
-    if (rateLimit !== null) body.rateLimit = rateLimit;
-    const answer = await call(c, "POST", "/v1/webhooks", body);
-    if (!answer.ok) return webhooksPage(c, { error: errorText(answer) });
-    return webhookPage(c, answer.json.id, {
-      notice: `Webhook ${answer.json.name} created.`,
-      secret: answer.json.signingSecret,
+    const body = newWebhookOf(await c.req.parseBody());
+    const { data, error } = await apiAs(c).POST("/v1/webhooks", { body });
+    if (!data) return webhooksPage(c, { error: errorText(error) });
+    return webhookPage(c, data.id, {
+      notice: `Webhook ${data.name} created.`,
+      secret: data.signingSecret,
     });
   });
 
@@ -422,10 +500,9 @@ export function dashboardRouter(options: DashboardOptions) {
 
   app.post(`/webhooks/:id{${ID}}/:action{activate|deactivate|delete}`, async (c) => {
     const { id, action } = c.req.param();
-    const answer = action === "delete"
-      ? await call(c, "DELETE", `/v1/webhooks/${id}`)
-      : await call(c, "POST", `/v1/webhooks/${id}/${action}`);
-    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    const herald = apiAs(c);
+    const answer = await changeWebhook(herald, id, action);
+    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer.error) });
     if (action === "delete") return back(c, "/webhooks", { notice: "Webhook deleted." });
     if (action === "deactivate") {
       return back(c, `/webhooks/${id}`, { notice: "Webhook deactivated." });
@@ -435,59 +512,56 @@ export function dashboardRouter(options: DashboardOptions) {
     if (!Number.isSafeInteger(since) || since <= 0) {
       return back(c, `/webhooks/${id}`, { notice: "Webhook reactivated." });
     }
-    const replay = await call(c, "POST", `/v1/webhooks/${id}/replay`, { since });
-    if (!replay.ok) {
+    const replay = await herald.POST("/v1/webhooks/{id}/replay", {
+      params: { path: { id } },
+      body: { since },
+    });
+    if (!replay.data) {
       return back(c, `/webhooks/${id}`, {
-        error: `Webhook reactivated, but the missed events were not sent: ${errorText(replay)}`,
+        error: `Webhook reactivated, but the missed events were not sent: ${
+          errorText(replay.error)
+        }`,
       });
     }
     return back(c, `/webhooks/${id}`, {
-      notice: `Webhook reactivated; ${replay.json.count} missed event(s) sent.`,
+      notice: `Webhook reactivated; ${replay.data.count} missed event(s) sent.`,
     });
   });
 
   app.post(`/webhooks/:id{${ID}}/:action{rotate-secret|reveal-secret}`, async (c) => {
     const { id, action } = c.req.param();
-    const answer = action === "rotate-secret"
-      ? await call(c, "POST", `/v1/webhooks/${id}/rotate-secret`)
-      : await call(c, "GET", `/v1/webhooks/${id}/secret`);
-    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    const params = { path: { id } };
+    const { data, error } = action === "rotate-secret"
+      ? await apiAs(c).POST("/v1/webhooks/{id}/rotate-secret", { params })
+      : await apiAs(c).GET("/v1/webhooks/{id}/secret", { params });
+    if (!data) return back(c, `/webhooks/${id}`, { error: errorText(error) });
     return webhookPage(c, id, {
       notice: action === "rotate-secret"
         ? "New signing secret issued; the old one also signs for 24 hours."
         : undefined,
-      secret: answer.json.signingSecret,
+      secret: data.signingSecret,
     });
   });
 
   app.post(`/webhooks/:id{${ID}}/edit`, async (c) => {
     const id = c.req.param("id");
-    const form = await c.req.parseBody();
-    const body: Record<string, unknown> = {
-      url: String(form.url ?? ""),
-      name: String(form.name ?? ""),
-    };
-    // An empty field keeps the token: the page never shows it, so it cannot send it back.
-    if (form.clearVerifyToken) body.verifyToken = null;
-    else if (form.verifyToken) body.verifyToken = String(form.verifyToken);
-    body.eventTypes = eventTypesOf(String(form.eventTypes ?? ""));
-    // Header values are never shown, so an empty field keeps them; the box removes them all.
-    const headers = headersOf(String(form.headers ?? ""));
-    if (form.clearHeaders) body.headers = {};
-    else if (Object.keys(headers).length > 0) body.headers = headers;
-    body.rateLimit = rateLimitOf(form.rateLimit);
-    if (form.ordering) body.ordering = String(form.ordering);
-    const answer = await call(c, "PATCH", `/v1/webhooks/${id}`, body);
-    if (!answer.ok) return webhookPage(c, id, { error: errorText(answer) });
+    const body = webhookChangesOf(await c.req.parseBody());
+    const { data, error } = await apiAs(c).PATCH("/v1/webhooks/{id}", {
+      params: { path: { id } },
+      body,
+    });
+    if (!data) return webhookPage(c, id, { error: errorText(error) });
     return back(c, `/webhooks/${id}`, { notice: "Settings saved." });
   });
 
   app.post(`/webhooks/:id{${ID}}/test`, async (c) => {
     const id = c.req.param("id");
-    const answer = await call(c, "POST", `/v1/webhooks/${id}/test`);
-    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
+    const { data, error } = await apiAs(c).POST("/v1/webhooks/{id}/test", {
+      params: { path: { id } },
+    });
+    if (!data) return back(c, `/webhooks/${id}`, { error: errorText(error) });
     return back(c, `/webhooks/${id}`, {
-      notice: `Test event sent: payload ${answer.json.id}. It never deactivates the webhook.`,
+      notice: `Test event sent: payload ${data.id}. It never deactivates the webhook.`,
     });
   });
 
@@ -497,27 +571,32 @@ export function dashboardRouter(options: DashboardOptions) {
     // The form's local time is read as UTC, as every time on these pages is shown.
     const since = Date.parse(`${String(form.since ?? "")}Z`);
     if (!Number.isFinite(since)) return back(c, `/webhooks/${id}`, { error: "Pick a time" });
-    const answer = await call(c, "POST", `/v1/webhooks/${id}/recover`, { since });
-    if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer) });
-    return back(c, `/webhooks/${id}`, {
-      notice: `${answer.json.count} payload(s) sent again.`,
+    const { data, error } = await apiAs(c).POST("/v1/webhooks/{id}/recover", {
+      params: { path: { id } },
+      body: { since },
     });
+    if (!data) return back(c, `/webhooks/${id}`, { error: errorText(error) });
+    return back(c, `/webhooks/${id}`, { notice: `${data.count} payload(s) sent again.` });
   });
 
   app.get(`/payloads/:id{${ID}}`, async (c) => {
-    const id = c.req.param("id");
-    const payload = await call(c, "GET", `/v1/payloads/${id}`);
-    if (!payload.ok) return webhooksPage(c, { error: errorText(payload) });
-    const webhook = await call(c, "GET", `/v1/webhooks/${payload.json.webhookId}`);
+    const herald = apiAs(c);
+    const payload = await herald.GET("/v1/payloads/{id}", {
+      params: { path: { id: c.req.param("id") } },
+    });
+    if (!payload.data) return webhooksPage(c, { error: errorText(payload.error) });
+    const webhook = await herald.GET("/v1/webhooks/{id}", {
+      params: { path: { id: payload.data.webhookId } },
+    });
     const temporalLink = options.temporalUiUrl
       ? `${options.temporalUiUrl}/namespaces/${encodeURIComponent(options.namespace)}` +
-        `/workflows/${payload.json.workflowId}`
+        `/workflows/${payload.data.workflowId}`
       : undefined;
     return c.html(
       <PayloadPage
         csrf={c.get("session").csrfToken}
-        payload={payload.json}
-        webhook={webhook.ok ? webhook.json : undefined}
+        payload={payload.data}
+        webhook={webhook.data}
         temporalLink={temporalLink}
         flash={flashOf(c)}
       />,
@@ -526,11 +605,13 @@ export function dashboardRouter(options: DashboardOptions) {
 
   app.post(`/payloads/:id{${ID}}/resend`, async (c) => {
     const id = c.req.param("id");
-    const answer = await call(c, "POST", `/v1/payloads/${id}/resend`);
+    const { response, error } = await apiAs(c).POST("/v1/payloads/{id}/resend", {
+      params: { path: { id } },
+    });
     return back(
       c,
       `/payloads/${id}`,
-      answer.ok ? { notice: "Sent again." } : { error: errorText(answer) },
+      response.ok ? { notice: "Sent again." } : { error: errorText(error) },
     );
   });
 

@@ -1,8 +1,9 @@
 /** The dashboard's pages, rendered from what the API answered. */
-import { PAYLOAD_STATUSES } from "../domain/types.ts";
+import { PAYLOAD_STATUSES, type PayloadStatus } from "../domain/types.ts";
 import type { Schemas } from "../client/mod.ts";
 import { Badge, Confirm, Flash, Page, PostForm, TableBox, Time } from "./layout.tsx";
 import { MAX_REPLAY } from "../usecases/replay.ts";
+import type { AttemptTotals } from "../usecases/webhook_stats.ts";
 import type {
   OperationalWebhookSummary,
   OrganizationSummary,
@@ -101,7 +102,7 @@ function FlowNotice(props: { webhook: Webhook }) {
 }
 
 /** The webhooks, each with how its last 24 hours went. */
-function WebhookTable(props: { webhooks: { webhook: Webhook; stats?: WebhookStats }[] }) {
+function WebhookTable(props: { webhooks: { webhook: Webhook; totals?: AttemptTotals }[] }) {
   return (
     <TableBox label="Webhooks">
       <table>
@@ -122,7 +123,7 @@ function WebhookTable(props: { webhooks: { webhook: Webhook; stats?: WebhookStat
               <td colspan={7}>No webhooks yet.</td>
             </tr>
           )}
-          {props.webhooks.map(({ webhook: w, stats }) => (
+          {props.webhooks.map(({ webhook: w, totals }) => (
             <tr data-webhook={w.id}>
               <td>
                 <a href={`/webhooks/${w.id}`}>{w.name}</a>
@@ -135,8 +136,8 @@ function WebhookTable(props: { webhooks: { webhook: Webhook; stats?: WebhookStat
                 {w.deactivationReason && <small>{w.deactivationReason}</small>}
               </td>
               <td data-event-types>{w.eventTypes.join(", ")}</td>
-              <td data-success-rate>{percent(stats?.successRate ?? null)}</td>
-              <td data-attempts>{stats?.attempts ?? "-"}</td>
+              <td data-success-rate>{percent(totals?.successRate ?? null)}</td>
+              <td data-attempts>{totals?.attempts ?? "-"}</td>
               <td>
                 <Time ms={w.createdAt} />
               </td>
@@ -187,7 +188,7 @@ function CreateWebhookForm(props: { csrf: string }) {
 /** The webhook list, each with how its last 24 hours went, and the create form. */
 export function WebhooksPage(props: {
   csrf: string;
-  webhooks: { webhook: Webhook; stats?: WebhookStats }[];
+  webhooks: { webhook: Webhook; totals?: AttemptTotals }[];
   nextCursor: string | null;
   flash: Flashes;
 }) {
@@ -212,7 +213,7 @@ export function WebhooksPage(props: {
 
 /** Filters and paging of a webhook's deliveries, as the page's query has them. */
 export interface DeliveryFilter {
-  status?: string;
+  status?: PayloadStatus;
   event?: string;
   cursor?: string;
 }

@@ -1,4 +1,7 @@
-/** How a webhook is doing: its deliveries and attempts hour by hour over the last 24 hours. */
+/**
+ * How webhooks are doing: one webhook's deliveries and attempts hour by hour over the last 24
+ * hours, and a list's attempt totals over the same window.
+ */
 import { DELIVERED_STATUS } from "../domain/types.ts";
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.ts";
@@ -34,19 +37,40 @@ export interface WebhookStats {
   successRate: number | null;
 }
 
+/** A webhook's attempts over the last 24 hours, without the hours. */
+export type AttemptTotals = Pick<WebhookStats, "attempts" | "succeeded" | "successRate">;
+
+/** The window of statistics at `now`: whole hours, so a page reloaded within the hour agrees. */
+function statsWindow(now: number): { since: number; until: number } {
+  const until = Math.ceil(now / HOUR_MS) * HOUR_MS;
+  return { since: until - STATS_WINDOW_MS, until };
+}
+
 /**
- * The statistics of one webhook. Attempts are those of payloads created in the window or the
- * day before it (a resend of an older payload is left out), so the query stays on the webhook's
- * index of recent payloads however long its history.
+ * The finished attempts a window counts: started in it, of payloads created in it or the day
+ * before (a resend of an older payload is left out), so the query stays on the webhooks' index of
+ * recent payloads however long their history.
  */
+function attemptsIn(db: Kysely<Database>, window: { since: number; until: number }) {
+  return db.selectFrom("attempts")
+    .innerJoin("payloads", "payloads.id", "attempts.payload_id")
+    .where("payloads.created_at", ">=", window.since - STATS_WINDOW_MS)
+    .where("attempts.started_at", ">=", window.since)
+    .where("attempts.started_at", "<", window.until)
+    .where("attempts.finished_at", "is not", null);
+}
+
+/** Attempts answered with the one status that delivers. */
+const succeededCount = sql<number>`count(*) filter (
+  where attempts.response_status = ${DELIVERED_STATUS})::int`;
+
+/** The statistics of one webhook. */
 export async function webhookStats(
   db: Kysely<Database>,
   webhookId: string,
   now = Date.now(),
 ): Promise<WebhookStats> {
-  // Whole hours, so a page reloaded within the hour shows the same buckets.
-  const until = Math.ceil(now / HOUR_MS) * HOUR_MS;
-  const since = until - STATS_WINDOW_MS;
+  const { since, until } = statsWindow(now);
   const hours: HourStats[] = Array.from({ length: STATS_WINDOW_MS / HOUR_MS }, (_, i) => ({
     hour: since + i * HOUR_MS,
     delivered: 0,
@@ -74,23 +98,17 @@ export async function webhookStats(
     else hour.open += row.count;
   }
 
-  const attempts = await db.selectFrom("attempts")
-    .innerJoin("payloads", "payloads.id", "attempts.payload_id")
+  const attempts = await attemptsIn(db, { since, until })
     .select([
       bucket("attempts.started_at").as("bucket"),
       sql<number>`count(*)::int`.as("count"),
-      sql<number>`count(*) filter (where attempts.response_status = ${DELIVERED_STATUS})::int`.as(
-        "succeeded",
-      ),
+      succeededCount.as("succeeded"),
       sql<number | null>`percentile_cont(0.5) within group (order by attempts.duration_ms)::float8`
         .as("p50"),
       sql<number | null>`percentile_cont(0.95) within group (order by attempts.duration_ms)::float8`
         .as("p95"),
     ])
     .where("payloads.webhook_id", "=", webhookId)
-    .where("payloads.created_at", ">=", since - STATS_WINDOW_MS)
-    .where("attempts.started_at", ">=", since)
-    .where("attempts.finished_at", "is not", null)
     .groupBy("bucket").execute();
   let total = 0;
   let succeeded = 0;
@@ -110,6 +128,45 @@ export async function webhookStats(
     hours,
     attempts: total,
     succeeded,
-    successRate: total === 0 ? null : succeeded / total,
+    successRate: successRate(total, succeeded),
   };
+}
+
+/** Succeeded over all attempts; null without attempts. */
+function successRate(attempts: number, succeeded: number): number | null {
+  return attempts === 0 ? null : succeeded / attempts;
+}
+
+/**
+ * The attempt totals of a page of webhooks in one query, over the window and rules of
+ * {@link webhookStats}. Only the organization's payloads count: an id of another organization's
+ * webhook gets zeros. Every id asked for has an entry.
+ */
+export async function attemptTotals(
+  db: Kysely<Database>,
+  organizationId: string,
+  webhookIds: readonly string[],
+  now = Date.now(),
+): Promise<Map<string, AttemptTotals>> {
+  const totals = new Map<string, AttemptTotals>(
+    webhookIds.map((id) => [id, { attempts: 0, succeeded: 0, successRate: null }]),
+  );
+  if (webhookIds.length === 0) return totals;
+  const rows = await attemptsIn(db, statsWindow(now))
+    .select([
+      "payloads.webhook_id as webhookId",
+      sql<number>`count(*)::int`.as("attempts"),
+      succeededCount.as("succeeded"),
+    ])
+    .where("payloads.organization_id", "=", organizationId)
+    .where("payloads.webhook_id", "in", [...webhookIds])
+    .groupBy("payloads.webhook_id").execute();
+  for (const row of rows) {
+    totals.set(row.webhookId, {
+      attempts: row.attempts,
+      succeeded: row.succeeded,
+      successRate: successRate(row.attempts, row.succeeded),
+    });
+  }
+  return totals;
 }
