@@ -4,28 +4,19 @@
  * reserved platform organization (src/domain/operational_events.ts): created, changed, signed,
  * delivered and deactivated like any webhook.
  */
-import { WEBHOOK_STATUSES } from "../domain/types.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppDeps, useCaseDeps } from "./deps.ts";
 import { ApiError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { requireAdmin } from "./auth.ts";
-import {
-  errorResponses,
-  IdParam,
-  jsonBody,
-  jsonResponse,
-  Millis,
-  pageOf,
-  PageQuery,
-} from "./schemas.ts";
-import { decodeCursor, olderThan, toPage } from "./pagination.ts";
+import { errorResponses, IdParam, jsonBody, jsonResponse, pageOf } from "./schemas.ts";
+import { decodeCursor, toPage } from "./pagination.ts";
 import { EventTypesSchema } from "./webhook_fields.ts";
 import {
-  changeAnswer,
   checkWebhookUrl,
   findWebhook,
   presentWebhook,
+  WebhookListQuery,
   WebhookSchema,
 } from "./webhooks.ts";
 import { MAX_URL_LENGTH } from "../domain/url_policy.ts";
@@ -36,11 +27,15 @@ import {
 } from "../domain/operational_events.ts";
 import { jsonb } from "../db/mod.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
-import { createWebhook } from "../usecases/webhooks.ts";
-import { rotateSigningSecret } from "../usecases/secrets.ts";
-import { sendTestEvent } from "../usecases/events.ts";
-import { MAX_REPLAY, replayMissedEvents } from "../usecases/replay.ts";
-import { assertWithinRetention, testAnswer } from "./webhook_actions.ts";
+import { createWebhook, listWebhooksPage } from "../usecases/webhooks.ts";
+import { MAX_REPLAY } from "../usecases/replay.ts";
+import {
+  replayRoute,
+  rotateSecretRoute,
+  stateChangeRoute,
+  testSendRoute,
+  type WebhookActions,
+} from "./webhook_action_routes.ts";
 
 const TAGS = ["Operational webhooks"];
 const SECURITY = [{ adminToken: [] }];
@@ -76,10 +71,6 @@ export function operationalWebhooksRouter(deps: AppDeps) {
   const app = newRouter();
   app.use("*", requireAdmin(deps));
   const find = (id: string) => findWebhook(db, PLATFORM, id);
-  const stateResponses = {
-    200: jsonResponse(WebhookSchema, "The operational webhook in its new state"),
-    202: jsonResponse(WebhookSchema, "Accepted; the change has not been applied yet"),
-  };
 
   app.openapi(
     createRoute({
@@ -130,9 +121,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
       operationId: "listOperationalWebhooks",
       summary: "List operational webhooks, newest first",
       security: SECURITY,
-      request: {
-        query: PageQuery.extend({ status: z.enum(WEBHOOK_STATUSES).optional() }),
-      },
+      request: { query: WebhookListQuery },
       responses: {
         200: jsonResponse(pageOf(WebhookSchema), "A page of operational webhooks"),
         ...errorResponses(401, 422),
@@ -141,12 +130,7 @@ export function operationalWebhooksRouter(deps: AppDeps) {
     async (c) => {
       const { limit, cursor, status } = c.req.valid("query");
       const after = decodeCursor(cursor);
-      let query = db.selectFrom("webhooks").selectAll()
-        .where("organization_id", "=", PLATFORM).where("deleted_at", "is", null);
-      if (status) query = query.where("status", "=", status);
-      if (after) query = query.where(olderThan(after, { createdAt: "created_at", id: "id" }));
-      const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
-        .limit(limit + 1).execute();
+      const rows = await listWebhooksPage(db, PLATFORM, { limit, after, status });
       return c.json(toPage(rows, limit, (w) => presentWebhook(w)), 200);
     },
   );
@@ -230,107 +214,44 @@ export function operationalWebhooksRouter(deps: AppDeps) {
     },
   );
 
-  for (const action of ["activate", "deactivate"] as const) {
-    const activate = action === "activate";
-    app.openapi(
-      createRoute({
-        method: "post",
-        path: `/{id}/${action}`,
-        tags: TAGS,
-        operationId: activate ? "activateOperationalWebhook" : "deactivateOperationalWebhook",
-        summary: activate
-          ? "Reactivate an operational webhook (applied by its lifecycle workflow)"
-          : "Deactivate an operational webhook (reason manual)",
-        security: SECURITY,
-        request: { params: IdParam },
-        responses: { ...stateResponses, ...errorResponses(401, 404) },
-      }),
-      async (c) => {
-        const { id } = c.req.valid("param");
-        await find(id);
-        const applied = await requestWebhookChange(
-          useCases,
-          id,
-          activate ? { kind: "reactivate" } : { kind: "deactivate", reason: "manual" },
-        );
-        const { body, status } = await changeAnswer(db, id, applied);
-        return c.json(body, status);
-      },
-    );
-  }
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/{id}/rotate-secret",
-      tags: TAGS,
-      operationId: "rotateOperationalWebhookSecret",
-      summary: "Issue a new signing secret; the old one also signs for 24 hours",
-      security: SECURITY,
-      request: { params: IdParam },
-      responses: {
-        200: jsonResponse(
-          z.object({ signingSecret: z.string(), previousSecretExpiresAt: Millis }),
-          "The new secret, shown only here",
-        ),
-        ...errorResponses(401, 404),
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      await find(id);
-      return c.json(await rotateSigningSecret(db, id), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/{id}/test",
+  const on: WebhookActions = {
+    app,
+    deps,
+    useCases,
+    security: SECURITY,
+    noun: "operational webhook",
+    organizationOf: () => PLATFORM,
+  };
+  stateChangeRoute(on, "activate", {
+    tags: TAGS,
+    operationId: "activateOperationalWebhook",
+    summary: "Reactivate an operational webhook (applied by its lifecycle workflow)",
+  });
+  stateChangeRoute(on, "deactivate", {
+    tags: TAGS,
+    operationId: "deactivateOperationalWebhook",
+    summary: "Deactivate an operational webhook (reason manual)",
+  });
+  rotateSecretRoute(on, { tags: TAGS, operationId: "rotateOperationalWebhookSecret" });
+  testSendRoute(
+    on,
+    {
       tags: TAGS,
       operationId: "testOperationalWebhook",
-      summary: "Send one webhook.test payload through the normal delivery path",
       description: "A deactivated operational webhook receives nothing: 409 `webhook_inactive`.",
-      security: SECURITY,
-      request: { params: IdParam },
-      responses: {
-        202: jsonResponse(z.object({ id: z.string() }), "Accepted: the test payload"),
-        ...errorResponses(401, 404, 409),
-      },
-    }),
-    async (c) => {
-      const webhook = await find(c.req.valid("param").id);
-      return testAnswer(c, await sendTestEvent(useCases, webhook));
     },
+    jsonResponse(z.object({ id: z.string() }), "Accepted: the test payload"),
   );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/{id}/replay",
+  replayRoute(
+    on,
+    {
       tags: TAGS,
       operationId: "replayOperationalWebhookEvents",
       summary: "Send the operational events an operational webhook missed since a time",
       description: "As `POST /v1/webhooks/{id}/replay`: oldest first, at most " +
         `${MAX_REPLAY.toLocaleString("en")} per call, a repeat finds nothing.`,
-      security: SECURITY,
-      request: { params: IdParam, ...jsonBody(z.strictObject({ since: Millis.min(0) })) },
-      responses: {
-        202: jsonResponse(z.object({ count: z.number().int() }), "How many payloads were created"),
-        ...errorResponses(400, 401, 404, 409, 413, 422),
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const { since } = c.req.valid("json");
-      await find(id);
-      assertWithinRetention(config.retentionMs, since);
-      const count = await replayMissedEvents(useCases, id, since);
-      if (count === undefined) {
-        throw new ApiError(409, "webhook_inactive", "Activate the webhook before replaying");
-      }
-      return c.json({ count }, 202);
     },
+    jsonResponse(z.object({ count: z.number().int() }), "How many payloads were created"),
   );
 
   return app;

@@ -1,14 +1,8 @@
 /** Opaque cursors: over (created_at, id), newest first, or over a name, in name order. */
-import { type RawBuilder, sql, type SqlBool } from "kysely";
+import type { Cursor } from "../db/keyset.ts";
 import { ApiError } from "./errors.ts";
 import { queryTextProblem } from "./input.ts";
 import { decodeBase64, encodeBase64Url } from "../domain/base64.ts";
-
-/** Where a page starts: after the row with this time and id. */
-export interface Cursor {
-  createdAt: number;
-  id: string;
-}
 
 function encode(value: unknown): string {
   return encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
@@ -60,20 +54,6 @@ export function decodeCursor(text: string | undefined): Cursor | undefined {
       typeof v[1] === "string" && v[1].length <= 64,
   );
   return { createdAt, id };
-}
-
-/**
- * The rows a page newest first takes after `cursor`: a row comparison on (created_at, id), the
- * order of the list and of its index, so each page starts where the last ended even among rows
- * created in the same millisecond.
- */
-export function olderThan(
-  cursor: Cursor,
-  columns: { createdAt: string; id: string },
-): RawBuilder<SqlBool> {
-  return sql<SqlBool>`(${sql.ref(columns.createdAt)}, ${
-    sql.ref(columns.id)
-  }) < (${cursor.createdAt}, ${cursor.id})`;
 }
 
 /** Decodes `?cursor` of a list in name order: the name the page starts after. */

@@ -21,7 +21,8 @@ import {
   pageOf,
   PageQuery,
 } from "./schemas.ts";
-import { decodeCursor, olderThan, toPage } from "./pagination.ts";
+import { decodeCursor, toPage } from "./pagination.ts";
+import { olderThan } from "../db/keyset.ts";
 import { PayloadStatusSchema, PayloadSummarySchema, presentPayloadSummary } from "./payloads.ts";
 import type { Kysely } from "kysely";
 import type { Database, Webhook } from "../db/schema.ts";
@@ -29,7 +30,7 @@ import { jsonb } from "../db/mod.ts";
 import { checkUrlForm, MAX_URL_LENGTH } from "../domain/url_policy.ts";
 import { checkUrlAddresses } from "../net/url_addresses.ts";
 import { requestWebhookChange } from "../usecases/webhook_changes.ts";
-import { createWebhook } from "../usecases/webhooks.ts";
+import { createWebhook, listWebhooksPage } from "../usecases/webhooks.ts";
 import {
   EventTypesSchema,
   FlowControlSchema,
@@ -69,6 +70,9 @@ const CreatedWebhookSchema = WebhookSchema.extend({
     description: "Standard Webhooks secret (`whsec_…`); shown only here and on rotation.",
   }),
 }).openapi("CreatedWebhook");
+
+/** The query of a list of webhooks, an organization's or the platform's operational ones. */
+export const WebhookListQuery = PageQuery.extend({ status: z.enum(WEBHOOK_STATUSES).optional() });
 
 const UrlSchema = z.string().max(MAX_URL_LENGTH).openapi({ example: "https://example.com/hooks" });
 const WebhookName = z.string().trim().min(1).max(200);
@@ -214,9 +218,7 @@ export function webhooksRouter(deps: AppDeps) {
       operationId: "listWebhooks",
       summary: "List webhooks, newest first",
       security: [{ apiKey: [] }],
-      request: {
-        query: PageQuery.extend({ status: z.enum(WEBHOOK_STATUSES).optional() }),
-      },
+      request: { query: WebhookListQuery },
       responses: {
         200: jsonResponse(pageOf(WebhookSchema), "A page of webhooks"),
         ...errorResponses(401, 422),
@@ -225,12 +227,7 @@ export function webhooksRouter(deps: AppDeps) {
     async (c) => {
       const { limit, cursor, status } = c.req.valid("query");
       const after = decodeCursor(cursor);
-      let query = db.selectFrom("webhooks").selectAll()
-        .where("organization_id", "=", c.get("organizationId")).where("deleted_at", "is", null);
-      if (status) query = query.where("status", "=", status);
-      if (after) query = query.where(olderThan(after, { createdAt: "created_at", id: "id" }));
-      const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
-        .limit(limit + 1).execute();
+      const rows = await listWebhooksPage(db, c.get("organizationId"), { limit, after, status });
       const flows = await flowViews(db, rows.map((w) => w.id));
       return c.json(toPage(rows, limit, (w) => presentWebhook(w, flows.get(w.id) ?? null)), 200);
     },

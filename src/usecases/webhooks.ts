@@ -1,7 +1,8 @@
-/** A webhook's creation, within its organization's limit. */
+/** A webhook's creation, within its organization's limit, and the pages of their list. */
 import type { Kysely } from "kysely";
-import type { Database, Webhook } from "../db/schema.ts";
+import type { Database, Webhook, WebhookStatus } from "../db/schema.ts";
 import { jsonb } from "../db/mod.ts";
+import { type Cursor, olderThan } from "../db/keyset.ts";
 import { newId } from "../domain/ids.ts";
 import { newSigningSecret } from "../domain/secrets.ts";
 import { ALL_EVENTS } from "../domain/event_types.ts";
@@ -60,4 +61,28 @@ export async function createWebhook(
     if (webhook.rate_limit !== null) await ensureFlowRow(tx, webhook.id);
     return { kind: "created", webhook };
   });
+}
+
+/** Which page of a list of webhooks: how many, after which one, of which status if any. */
+export interface WebhookPageQuery {
+  limit: number;
+  after?: Cursor;
+  status?: WebhookStatus;
+}
+
+/**
+ * An organization's live webhooks newest first, after `query.after`: `limit + 1` rows at most, the
+ * one past the page telling that another follows.
+ */
+export async function listWebhooksPage(
+  db: Kysely<Database>,
+  organizationId: string,
+  { limit, after, status }: WebhookPageQuery,
+): Promise<Webhook[]> {
+  let query = db.selectFrom("webhooks").selectAll()
+    .where("organization_id", "=", organizationId).where("deleted_at", "is", null);
+  if (status) query = query.where("status", "=", status);
+  if (after) query = query.where(olderThan(after, { createdAt: "created_at", id: "id" }));
+  return await query.orderBy("created_at", "desc").orderBy("id", "desc")
+    .limit(limit + 1).execute();
 }
