@@ -4,7 +4,8 @@
  * says about the receiver's load). At most once per (payload, run, number): the claim is written
  * before the POST, so a retried attempt finds it instead of POSTing again.
  */
-import { sql } from "kysely";
+import { type RawBuilder, type Selectable, sql } from "kysely";
+import type { EventTable, PayloadTable, WebhookFlowTable, WebhookTable } from "../db/schema.ts";
 import { withinMs } from "../deadline.ts";
 import { loadSignal, type WaitReason } from "../domain/flow.ts";
 import { newId } from "../domain/ids.ts";
@@ -25,7 +26,7 @@ import type {
   FinishInput,
 } from "../../workflows/types.ts";
 import type { UseCaseDeps } from "./deps.ts";
-import { isPaced, reportLoad, takeSlot } from "./flow.ts";
+import { isPaced, reportLoad, takeSlot, unpacedSql } from "./flow.ts";
 
 /** What one POST sends. */
 export interface SendRequest {
@@ -153,60 +154,78 @@ export async function attemptDelivery(
 }
 
 /** What an attempt loads: none of it leaves the worker except in the POST. */
-async function loadAttempt(deps: AttemptDeps, payloadId: string) {
-  return await deps.db.selectFrom("payloads")
-    .innerJoin("webhooks", "webhooks.id", "payloads.webhook_id")
-    .innerJoin("events", "events.id", "payloads.event_id")
-    .leftJoin("webhook_flow", "webhook_flow.webhook_id", "payloads.webhook_id")
-    .select([
-      "payloads.status",
-      "payloads.run",
-      "payloads.cancel_reason",
-      "payloads.created_at",
-      "payloads.seq",
-      "webhooks.id as webhook_id",
-      "webhooks.url",
-      "webhooks.status as webhook_status",
-      "webhooks.deleted_at",
-      "webhooks.verify_token",
-      "webhooks.signing_secret",
-      "webhooks.retired_signing_secrets",
-      "webhooks.headers",
-      "webhooks.rate_limit",
-      "webhook_flow.pace",
-      "webhook_flow.paused_until",
-      "events.type",
-      "events.object",
-      "events.object_id",
-      "events.object_created_at",
-      "events.id as event_id",
-      "events.data",
-    ])
-    .where("payloads.id", "=", payloadId)
-    .executeTakeFirst();
+type AttemptRow =
+  & Pick<Selectable<PayloadTable>, "status" | "run" | "cancel_reason" | "created_at" | "seq">
+  & Pick<
+    Selectable<WebhookTable>,
+    "url" | "deleted_at" | "verify_token" | "signing_secret" | "retired_signing_secrets"
+  >
+  & Pick<Selectable<WebhookTable>, "headers" | "rate_limit">
+  & Pick<Selectable<EventTable>, "type" | "object" | "object_id" | "object_created_at" | "data">
+  & {
+    webhook_id: string;
+    webhook_status: Selectable<WebhookTable>["status"];
+    event_id: string;
+    // Absent (null) until the webhook's pace first changes.
+    pace: Selectable<WebhookFlowTable>["pace"];
+    paused_until: Selectable<WebhookFlowTable>["paused_until"] | null;
+  };
+
+/** The load, and the claim when the statement made it (`claimed` false: an earlier try had it). */
+type Loaded = AttemptRow & { claim: { claimed: boolean; firstSentAt: number } | null };
+
+/**
+ * Loads the payload with its webhook, event and pace, and claims attempt `number` of the run in
+ * the same statement when the webhook may be sent to now without a slot (active, not deleted,
+ * unpaced): one round trip before the POST. Otherwise (`claim` null) the caller decides, takes a
+ * slot if it must, and claims with `claimAttempt`.
+ */
+async function loadAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
+  const { rows: [row] } = await sql<
+    AttemptRow & {
+      claimable: boolean;
+      first_sent_at: number | null;
+      open: boolean;
+      claimed: boolean;
+    }
+  >`with loaded as (
+      select p.status, p.run, p.cancel_reason, p.created_at, p.seq, w.id as webhook_id, w.url,
+        w.status as webhook_status, w.deleted_at, w.verify_token, w.signing_secret,
+        w.retired_signing_secrets, w.headers, w.rate_limit, f.pace, f.paused_until, e.type,
+        e.object, e.object_id, e.object_created_at, e.id as event_id, e.data,
+        (w.status = 'active' and w.deleted_at is null and ${unpacedSql(now)}) as claimable
+      from payloads p
+      join webhooks w on w.id = p.webhook_id
+      join events e on e.id = p.event_id
+      left join webhook_flow f on f.webhook_id = p.webhook_id
+      where p.id = ${input.payloadId}
+    ), ${claimSteps(input, now, sql`(select claimable from loaded)`)}
+    select loaded.*, (select first_sent_at from payload) as first_sent_at,
+      exists (select 1 from payload) as open, exists (select 1 from claim) as claimed
+    from loaded`.execute(deps.db);
+  if (!row) return undefined;
+  const { claimable: _, first_sent_at, open, claimed, ...loaded } = row;
+  return {
+    ...loaded,
+    claim: open ? { claimed, firstSentAt: first_sent_at ?? now } : null,
+  } satisfies Loaded;
 }
-
-type AttemptRow = NonNullable<Awaited<ReturnType<typeof loadAttempt>>>;
-
-/** An attempt ready to send, or why it does not send now. */
-type Prepared =
-  | { kind: "ready"; row: AttemptRow; firstSentAt: number; now: number; paced: boolean }
-  | AttemptResult;
 
 /**
  * Loads the payload, stops when it or its webhook no longer waits for this run, waits for the
  * webhook's pace when it has one, and claims the attempt's number.
  */
 async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<Prepared> {
-  const row = await dbStep("Could not load the payload", () => loadAttempt(deps, input.payloadId));
+  let now = Date.now();
+  const row = await dbStep("Could not load the payload", () => loadAttempt(deps, input, now));
   if (!row || row.run !== input.run) return { kind: "stopped", reason: "run_superseded" };
   if (!(OPEN_STATUSES as readonly string[]).includes(row.status)) {
     return { kind: "stopped", reason: row.cancel_reason ?? "run_superseded" };
   }
+  if (row.claim) return await claimed(deps, input, row, row.claim, now, false);
   if (row.deleted_at !== null) return await cancelRun(deps, input, "webhook_deleted");
   if (row.webhook_status !== "active") return await cancelRun(deps, input, "webhook_deactivated");
 
-  let now = Date.now();
   const paced = isPaced(
     { rateLimit: row.rate_limit, pace: row.pace, pausedUntil: Number(row.paused_until ?? 0) },
     now,
@@ -222,9 +241,33 @@ async function prepareAttempt(deps: AttemptDeps, input: AttemptInput): Promise<P
   }
   const claim = await dbStep("Could not claim the attempt", () => claimAttempt(deps, input, now));
   if (!claim) return { kind: "stopped", reason: "run_superseded" };
-  if (!claim.claimed) return settleEarlierClaim(input, claim.earlier);
-  return { kind: "ready", row, firstSentAt: claim.firstSentAt, now, paced };
+  return await claimed(deps, input, row, claim, now, paced);
 }
+
+/** The attempt is ready when this try claimed it; an earlier try's claim settles it instead. */
+async function claimed(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  row: AttemptRow,
+  claim: { claimed: boolean; firstSentAt: number },
+  now: number,
+  paced: boolean,
+): Promise<Prepared> {
+  if (claim.claimed) return { kind: "ready", row, firstSentAt: claim.firstSentAt, now, paced };
+  const earlier = await dbStep(
+    "Could not read the earlier claim",
+    () =>
+      deps.db.selectFrom("attempts").selectAll()
+        .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
+        .where("number", "=", input.number).executeTakeFirstOrThrow(),
+  );
+  return settleEarlierClaim(input, earlier);
+}
+
+/** An attempt ready to send, or why it does not send now. */
+type Prepared =
+  | { kind: "ready"; row: AttemptRow; firstSentAt: number; now: number; paced: boolean }
+  | AttemptResult;
 
 /** A wait before the POST: a workflow timer, not an attempt. */
 function waitFor(reason: WaitReason, waitMs: number, slot: number): Prepared {
@@ -304,18 +347,17 @@ async function learnFromAnswer(
 }
 
 /**
- * Claims attempt `number` of the run before sending, in one statement: the payload becomes
- * `delivering` (its first send time set once) and the attempt's row is inserted, unique per
- * (payload, run, number), so a retried attempt finds its claim instead of POSTing again.
+ * The claim's two steps, as parts of a statement (`payload` and `claim`), taken when `when`
+ * holds: the payload becomes `delivering` (its first send time set once) and the attempt's row is
+ * inserted, unique per (payload, run, number), so a retried attempt finds its claim instead of
+ * POSTing again.
  */
-async function claimAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
-  const { rows: [row] } = await sql<
-    { first_sent_at: number | null; open: boolean; claimed: boolean }
-  >`with payload as (
+function claimSteps(input: AttemptInput, now: number, when: RawBuilder<boolean>) {
+  return sql`payload as (
       update payloads set status = 'delivering', attempt_count = ${input.number}::integer,
         first_sent_at = coalesce(first_sent_at, ${now}::bigint), updated_at = ${now}::bigint
       where id = ${input.payloadId} and run = ${input.run}::integer
-        and status in ('pending', 'delivering')
+        and status in ('pending', 'delivering') and ${when}
       returning first_sent_at
     ), claim as (
       insert into attempts (id, payload_id, run, number, started_at, duration_ms)
@@ -323,16 +365,19 @@ async function claimAttempt(deps: AttemptDeps, input: AttemptInput, now: number)
         ${input.number}::integer, ${now}::bigint, 0 from payload
       on conflict (payload_id, run, number) do nothing
       returning id
-    )
+    )`;
+}
+
+/** Claims attempt `number` of the run after a slot let it through (the paced path). */
+async function claimAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
+  const { rows: [row] } = await sql<
+    { first_sent_at: number | null; open: boolean; claimed: boolean }
+  >`with ${claimSteps(input, now, sql<boolean>`true`)}
     select (select first_sent_at from payload) as first_sent_at,
       exists (select 1 from payload) as open, exists (select 1 from claim) as claimed`
     .execute(deps.db);
   if (!row?.open) return undefined;
-  if (row.claimed) return { claimed: true as const, firstSentAt: row.first_sent_at ?? now };
-  const earlier = await deps.db.selectFrom("attempts").selectAll()
-    .where("payload_id", "=", input.payloadId).where("run", "=", input.run)
-    .where("number", "=", input.number).executeTakeFirstOrThrow();
-  return { claimed: false as const, earlier };
+  return { claimed: row.claimed, firstSentAt: row.first_sent_at ?? now };
 }
 
 /**

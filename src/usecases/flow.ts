@@ -44,6 +44,15 @@ export function isPaced(state: PaceState, now: number): boolean {
 }
 
 /**
+ * `isPaced` as a condition on the attempt's load (`w` the webhook, `f` its `webhook_flow` row),
+ * negated: an unpaced webhook's attempt claims its number in the statement that loads it.
+ */
+export function unpacedSql(now: number) {
+  return sql<boolean>`(w.rate_limit is null and f.pace is null
+    and coalesce(f.paused_until, 0) <= ${now}::bigint)`;
+}
+
+/**
  * Takes the webhook's next free slot, or finds the one reserved earlier (`slot`), and lets the
  * POST through when that slot has come, no `Retry-After` holds, and fewer than `rate` POSTs went
  * in the last WINDOW_MS (so a late timer never bunches rate + 1 POSTs into one second). One
