@@ -9,9 +9,8 @@ import type { Config } from "./config.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./db/mod.ts";
 import { type DevServer, startDevServer } from "./temporal/dev_server.ts";
 import { connectTemporal, temporalClient, type TemporalTarget } from "./temporal/client.ts";
-import { createApp } from "./api/app.ts";
 import { loadAdminToken } from "./admin_token.ts";
-import { type RunningWorker, startWorker } from "../workers/worker.ts";
+import type { RunningWorker } from "../workers/worker.ts";
 import { log } from "./log.ts";
 import { makeDataDirPrivate } from "./data_dir.ts";
 import type { Resolver } from "./net/url_addresses.ts";
@@ -279,6 +278,8 @@ async function startWorkerRole(
   progress("Starting the Temporal worker...");
   const caCerts = [...(options.caCerts ?? [])];
   if (config.delivery.caFile) caCerts.push(await Deno.readTextFile(config.delivery.caFile));
+  // Each role loads its code only when it runs: a worker alone never holds the API's modules.
+  const { startWorker } = await import("../workers/worker.ts");
   const running = await startWorker({
     target: t.target,
     connection: t.connection,
@@ -304,13 +305,13 @@ async function startWorkerRole(
 }
 
 /** The API: the delivery starter its requests queue starts on, and the HTTP server. */
-function startApi(
+async function startApi(
   { config, options, cleanups }: Start,
   database: DatabaseHandle,
   t: TemporalParts,
   worker: RunningWorker | undefined,
   adminToken: string,
-): string {
+): Promise<string> {
   // Publishers get their answer once the event is committed; this starts the workflows.
   const starter = DeliveryStarter.over({
     db: database.db,
@@ -323,6 +324,7 @@ function startApi(
   }, { traced: !!t.tracing });
   // Stops after the server (whose requests may still queue starts) and before the connection.
   cleanups.add(() => starter.close(STARTER_DRAIN_MS));
+  const { createApp } = await import("./api/app.ts");
   const app = createApp({
     db: database.db,
     temporal: t.temporal,
@@ -356,7 +358,7 @@ export async function startHerald(config: Config, options: StartOptions): Promis
       : { worker: undefined, workerUrl: undefined };
     const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
     const apiUrl = options.roles.api
-      ? startApi(start, database, t, worker, adminToken.token)
+      ? await startApi(start, database, t, worker, adminToken.token)
       : undefined;
     let stopped: Promise<void> | undefined;
     return {

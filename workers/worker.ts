@@ -95,6 +95,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       workflowBundle: bundle,
       activities,
       shutdownGraceTime: `${SHUTDOWN_GRACE_MS}ms` as const,
+      // Workflows run in this thread's V8 (the SDK's `debugMode`) instead of a worker thread per
+      // task queue: each such thread is an isolate of about 45 MB, and the workflows are small.
+      // The deadlock detector stays on: an activation that runs over 5 s fails its task.
+      debugMode: true,
+      isolateExecutionTimeout: "5s",
       ...tracing?.worker,
     };
     // Deliveries and lifecycles poll separate queues: a backlog of one never delays the other.
@@ -107,8 +112,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxConcurrentActivityTaskExecutions: concurrency,
         maxConcurrentLocalActivityExecutions: concurrency,
         maxConcurrentWorkflowTaskExecutions: concurrency,
-        // Deliveries waiting for a retry stay cached up to this many; others replay on wake-up.
-        maxCachedWorkflows: concurrency * 2,
+        // An attempt in flight keeps its workflow cached, so the cache holds as many; a delivery
+        // waiting for a retry past them replays its short history on wake-up. Each cached one
+        // costs the worker about 0.4 MB (BENCHMARKS.md), so no more are kept.
+        maxCachedWorkflows: concurrency,
       }),
       await Worker.create({
         ...common,

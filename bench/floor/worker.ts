@@ -28,7 +28,9 @@ if (import.meta.main) {
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentLocalActivityExecutions: concurrency,
     maxConcurrentWorkflowTaskExecutions: concurrency,
-    maxCachedWorkflows: concurrency * 2,
+    maxCachedWorkflows: concurrency,
+    debugMode: true,
+    isolateExecutionTimeout: "5s",
   });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
