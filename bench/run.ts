@@ -214,6 +214,14 @@ const publish = (key: string, i: number, base = apiUrl) =>
     data: { i },
   }, base);
 
+/**
+ * The rates that throughput and the floor climb (deliveries or workflows per second), the same for
+ * both, 10 apart around the machine's limit so that their ratio is read to a tenth.
+ */
+const RATE_STEPS = quick
+  ? [40, 60, 80, 90, 100]
+  : [20, 40, 60, 70, 80, 90, 100, 110, 120, 150, 200, 300, 400, 500];
+
 /** Publishes at `perSecond` for `seconds`, open loop; returns each answer's payload ids and time. */
 async function openLoop(key: string, perSecond: number, seconds: number, base = apiUrl) {
   const sent: Array<{ at: number; ids: string[] }> = [];
@@ -480,7 +488,7 @@ try {
   if (runs("throughput")) {
     const sink = await startSink();
     const key = await organizationWith(10, sink);
-    const steps = quick ? [40, 60, 80] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500];
+    const steps = RATE_STEPS;
     const seconds = quick ? 5 : 60;
     const stepsOut: Array<Record<string, number | boolean>> = [];
     const profiling = await perfAvailable() && temporalPid() !== undefined;
@@ -534,7 +542,7 @@ try {
     const floor = await runFloor({
       address: temporal.address,
       namespace: namespace ?? "default",
-      steps: quick ? [40, 60, 80, 100] : [20, 40, 60, 80, 100, 150, 200, 300, 400, 500],
+      steps: RATE_STEPS,
       seconds: quick ? 5 : 60,
       temporalPid,
       settle: () => settle(performance.now() + 300_000),

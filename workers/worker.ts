@@ -112,10 +112,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxConcurrentActivityTaskExecutions: concurrency,
         maxConcurrentLocalActivityExecutions: concurrency,
         maxConcurrentWorkflowTaskExecutions: concurrency,
-        // An attempt in flight keeps its workflow cached, so the cache holds as many; a delivery
-        // waiting for a retry past them replays its short history on wake-up. Each cached one
-        // costs the worker about 0.4 MB (BENCHMARKS.md), so no more are kept.
-        maxCachedWorkflows: concurrency,
+        // Deliveries waiting for a retry stay cached up to this many; others replay on wake-up.
+        // Each costs about 0.4 MB, but a cache only as large as the slots thrashed under a
+        // backlog (BENCHMARKS.md, worker memory).
+        maxCachedWorkflows: concurrency * 2,
       }),
       await Worker.create({
         ...common,

@@ -28,7 +28,7 @@ if (import.meta.main) {
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentLocalActivityExecutions: concurrency,
     maxConcurrentWorkflowTaskExecutions: concurrency,
-    maxCachedWorkflows: concurrency,
+    maxCachedWorkflows: concurrency * 2,
     debugMode: true,
     isolateExecutionTimeout: "5s",
   });
