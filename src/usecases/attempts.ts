@@ -171,23 +171,37 @@ type AttemptRow =
     paused_until: Selectable<WebhookFlowTable>["paused_until"] | null;
   };
 
-/** The load, and the claim when the statement made it (`claimed` false: an earlier try had it). */
-type Loaded = AttemptRow & { claim: { claimed: boolean; firstSentAt: number } | null };
+/** A claim the statement took (`claimed` false: an earlier try of the attempt had it). */
+interface Claim {
+  claimed: boolean;
+  firstSentAt: number;
+}
+
+/** What a statement ending in `CLAIM_OUTCOME` answers about its claim. */
+interface ClaimColumns {
+  first_sent_at: number | null;
+  open: boolean;
+  claimed: boolean;
+}
+
+/** The columns that tell what `claimSteps` did. */
+const CLAIM_OUTCOME = sql`(select first_sent_at from payload) as first_sent_at,
+  exists (select 1 from payload) as open, exists (select 1 from claim) as claimed`;
+
+/** The claim those columns tell of, or undefined when the run was no longer open to one. */
+function claimOf(row: ClaimColumns, now: number): Claim | undefined {
+  return row.open ? { claimed: row.claimed, firstSentAt: row.first_sent_at ?? now } : undefined;
+}
 
 /**
  * Loads the payload with its webhook, event and pace, and claims attempt `number` of the run in
  * the same statement when the webhook may be sent to now without a slot (active, not deleted,
- * unpaced): one round trip before the POST. Otherwise (`claim` null) the caller decides, takes a
+ * unpaced): one round trip before the POST. Otherwise (`claim` undefined) the caller decides, takes a
  * slot if it must, and claims with `claimAttempt`.
  */
 async function loadAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
   const { rows: [row] } = await sql<
-    AttemptRow & {
-      claimable: boolean;
-      first_sent_at: number | null;
-      open: boolean;
-      claimed: boolean;
-    }
+    AttemptRow & ClaimColumns & { claimable: boolean }
   >`with loaded as (
       select p.status, p.run, p.cancel_reason, p.created_at, p.seq, w.id as webhook_id, w.url,
         w.status as webhook_status, w.deleted_at, w.verify_token, w.signing_secret,
@@ -200,15 +214,10 @@ async function loadAttempt(deps: AttemptDeps, input: AttemptInput, now: number) 
       left join webhook_flow f on f.webhook_id = p.webhook_id
       where p.id = ${input.payloadId}
     ), ${claimSteps(input, now, sql`(select claimable from loaded)`)}
-    select loaded.*, (select first_sent_at from payload) as first_sent_at,
-      exists (select 1 from payload) as open, exists (select 1 from claim) as claimed
-    from loaded`.execute(deps.db);
+    select loaded.*, ${CLAIM_OUTCOME} from loaded`.execute(deps.db);
   if (!row) return undefined;
   const { claimable: _, first_sent_at, open, claimed, ...loaded } = row;
-  return {
-    ...loaded,
-    claim: open ? { claimed, firstSentAt: first_sent_at ?? now } : null,
-  } satisfies Loaded;
+  return { ...loaded, claim: claimOf({ first_sent_at, open, claimed }, now) };
 }
 
 /**
@@ -249,7 +258,7 @@ async function claimed(
   deps: AttemptDeps,
   input: AttemptInput,
   row: AttemptRow,
-  claim: { claimed: boolean; firstSentAt: number },
+  claim: Claim,
   now: number,
   paced: boolean,
 ): Promise<Prepared> {
@@ -370,14 +379,10 @@ function claimSteps(input: AttemptInput, now: number, when: RawBuilder<boolean>)
 
 /** Claims attempt `number` of the run after a slot let it through (the paced path). */
 async function claimAttempt(deps: AttemptDeps, input: AttemptInput, now: number) {
-  const { rows: [row] } = await sql<
-    { first_sent_at: number | null; open: boolean; claimed: boolean }
-  >`with ${claimSteps(input, now, sql<boolean>`true`)}
-    select (select first_sent_at from payload) as first_sent_at,
-      exists (select 1 from payload) as open, exists (select 1 from claim) as claimed`
-    .execute(deps.db);
-  if (!row?.open) return undefined;
-  return { claimed: row.claimed, firstSentAt: row.first_sent_at ?? now };
+  const { rows: [row] } = await sql<ClaimColumns>`with ${
+    claimSteps(input, now, sql<boolean>`true`)
+  } select ${CLAIM_OUTCOME}`.execute(deps.db);
+  return row && claimOf(row, now);
 }
 
 /**
