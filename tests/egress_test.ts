@@ -218,3 +218,45 @@ test("two attempts refused at once each record their own refusal, none a generic
   proxy.close();
   await refused.close();
 });
+
+test("a tunnel carries a body of many TLS records each way, and the next POST on it", async () => {
+  const answer = "a".repeat(100_000);
+  const receiver = await startReceiver((_n, entry) =>
+    new Response(`${entry.rawBody.length}:${answer}`)
+  );
+  const policy = {
+    allowInsecureUrls: false,
+    allowPrivateNetworks: true,
+    allowedNetworks: [],
+  };
+  const proxy = startEgressProxy({
+    policy,
+    resolve: () => Promise.resolve(["127.0.0.1"]),
+    lookupTimeoutMs: 1_000,
+  });
+  const destination = httpDestination({
+    urlPolicy: policy,
+    egress: proxy,
+    caCerts: [(await testCertificates()).caCert],
+  });
+  const port = Number(new URL(receiver.url).port);
+  // 1 MiB of JSON: about 64 TLS records from Herald, and 100 kB back from the receiver.
+  const body = JSON.stringify({ data: "x".repeat(1024 * 1024) });
+  for (const payloadId of ["pl_big_1", "pl_big_2"]) {
+    const result = await destination.send({
+      url: `https://${NAME}:${port}/hooks`,
+      body,
+      payloadId,
+      timestampSeconds: 0,
+      signature: "v1,x",
+      timeoutMs: 5_000,
+      headers: {},
+    });
+    assert.equal(result.status, 200, String(result.error));
+    assert.ok(result.body!.startsWith(`${body.length}:aaaa`), result.body!.slice(0, 40));
+  }
+  assert.deepEqual(receiver.received.map((r) => r.rawBody === body), [true, true]);
+  destination.close();
+  proxy.close();
+  await receiver.close();
+});
