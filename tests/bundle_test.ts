@@ -1,6 +1,6 @@
 /** The worker's workflow bundle: built once by a child process, cached by the sources' hash. */
 import assert from "node:assert/strict";
-import { bundleCacheFile, workflowBundle } from "../workers/bundle.ts";
+import { asciiOnly, bundleCacheFile, workflowBundle } from "../workers/bundle.ts";
 import { test } from "./harness.ts";
 import { WorkflowType } from "../src/temporal/names.ts";
 
@@ -32,4 +32,13 @@ test("the workflow bundle comes from a cache file named after the workflow sourc
   await Deno.writeTextFile(`${copy}/src/temporal/names.ts`, "\n// a change\n", { append: true });
   assert.notEqual(await bundleCacheFile(copyUrl), changed);
   await Deno.remove(copy, { recursive: true });
+});
+
+test("the bundle is ASCII only (one byte per character in V8), and its escapes mean the same text", async () => {
+  const { code } = await workflowBundle();
+  assert.equal(/[^\x00-\x7f]/.exec(code), null);
+  const text = "Waiting for ct_… — Baagøe 😀";
+  assert.equal(/[^\x00-\x7f]/.exec(asciiOnly(text)), null);
+  assert.equal(new Function(`return "${asciiOnly(text)}";`)(), text);
+  assert.equal(new Function(`return /${asciiOnly("ø+")}/.test("øø");`)(), true);
 });

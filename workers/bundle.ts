@@ -44,8 +44,24 @@ export async function bundleInProcess(kind: BundleKind = {}): Promise<WorkflowBu
       error: (m: string) => log.error(m),
     } as never,
   });
-  return { code };
+  return { code: asciiOnly(code) };
 }
+
+/**
+ * The bundle with every character outside ASCII written as a `\uXXXX` escape. V8 keeps a string
+ * with one such character in two bytes per character, and the worker holds the bundle's text
+ * three times (1.7 MB each in one byte). The few there are sit in comments, where the escape is
+ * just text, or in string literals, where it means the same character.
+ */
+export function asciiOnly(code: string): string {
+  return code.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** How `bundleInProcess` turns the SDK's bundle into the cached one; part of the cache key. */
+const BUNDLE_FORMAT = "ascii-only";
 
 /** Files outside `workflows/` that workflow code imports as values (pure, bundled with it). */
 const SHARED_SOURCES = ["src/temporal/names.ts"];
@@ -63,7 +79,9 @@ export async function bundleCacheFile(
     n.endsWith(".ts")
   ).sort().map((n) => `workflows/${n}`);
   const imports = JSON.parse(await Deno.readTextFile(new URL("deno.json", PROJECT_DIR))).imports;
-  let text = `${imports["@temporalio/workflow"]}\n${imports["@temporalio/worker"]}\n`;
+  let text = `${BUNDLE_FORMAT}\n${imports["@temporalio/workflow"]}\n${
+    imports["@temporalio/worker"]
+  }\n`;
   if (kind.traced) text += `${imports["@temporalio/interceptors-opentelemetry"]}\n`;
   for (const name of [...names, ...SHARED_SOURCES]) {
     text += `${name}\n${await Deno.readTextFile(new URL(name, root))}\n`;
