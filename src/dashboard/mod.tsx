@@ -233,9 +233,8 @@ async function askApi(
   return answer;
 }
 
-/** Builds the dashboard's routes. */
-export function dashboardRouter(options: DashboardOptions) {
-  const app = new Hono<DashboardEnv>();
+/** The steps every page goes through: page context, framing, form limits, session, banner. */
+function useDashboardSteps(app: Hono<DashboardEnv>, options: DashboardOptions) {
   const guard = requireSession(options.sessions, options.trustProxy);
   const formLimit = bodyLimit({
     maxSize: MAX_FORM_BYTES,
@@ -280,94 +279,104 @@ export function dashboardRouter(options: DashboardOptions) {
       await next();
     });
   }
+}
 
-  /** The typed API client as the session's organization, from the client's address. */
-  function apiAs(c: Context<DashboardEnv>): HeraldClient {
-    const session = c.get("session");
-    const client = c.env as { remoteAddr?: unknown } | undefined;
-    const env = {
-      remoteAddr: client?.remoteAddr,
-      // Every page that calls has an organization (an admin session without one is sent to the
-      // list before).
-      [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId!, keyHash: session.keyHash },
-    };
-    return heraldClient({
-      baseUrl: IN_PROCESS_BASE_URL,
-      fetch: async (request) => {
-        const url = new URL(request.url);
-        return await options.callApi(url.pathname + url.search, {
-          method: request.method,
-          headers: request.headers,
-          body: request.body ? await request.text() : undefined,
-        }, env);
-      },
-    });
-  }
-  const flashOf = (c: Context): Flashes => ({
-    error: c.req.query("error"),
-    notice: c.req.query("notice"),
-  });
-  /** Back to a page with a message (Post/Redirect/Get); secrets never go in a URL. */
-  const back = (c: Context, path: string, flash: { error?: string; notice?: string }) => {
-    const [name, text] = flash.error ? ["error", flash.error] : ["notice", flash.notice ?? ""];
-    return c.redirect(`${path}?${name}=${encodeURIComponent(text)}`, 303);
+/** The typed API client as the session's organization, from the client's address. */
+function apiAs(options: DashboardOptions, c: Context<DashboardEnv>): HeraldClient {
+  const session = c.get("session");
+  const client = c.env as { remoteAddr?: unknown } | undefined;
+  const env = {
+    remoteAddr: client?.remoteAddr,
+    // Every page that calls has an organization (an admin session without one is sent to the
+    // list before).
+    [DASHBOARD_PRINCIPAL]: { organizationId: session.organizationId!, keyHash: session.keyHash },
   };
+  return heraldClient({
+    baseUrl: IN_PROCESS_BASE_URL,
+    fetch: async (request) => {
+      const url = new URL(request.url);
+      return await options.callApi(url.pathname + url.search, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body ? await request.text() : undefined,
+      }, env);
+    },
+  });
+}
+const flashOf = (c: Context): Flashes => ({
+  error: c.req.query("error"),
+  notice: c.req.query("notice"),
+});
+/** Back to a page with a message (Post/Redirect/Get); secrets never go in a URL. */
+const back = (c: Context, path: string, flash: { error?: string; notice?: string }) => {
+  const [name, text] = flash.error ? ["error", flash.error] : ["notice", flash.notice ?? ""];
+  return c.redirect(`${path}?${name}=${encodeURIComponent(text)}`, 303);
+};
 
+/** The list: one call for the page of webhooks, one query for all their 24-hour totals. */
+async function webhooksPage(options: DashboardOptions, c: Context<DashboardEnv>, flash: Flashes) {
+  const cursor = c.req.query("cursor") || undefined;
+  const list = await apiAs(options, c).GET("/v1/webhooks", {
+    params: { query: { limit: 20, cursor } },
+  });
+  if (!list.data) flash = { ...flash, error: errorText(list.error) };
+  const webhooks = list.data?.data ?? [];
+  const totals = await options.attemptTotals(
+    c.get("session").organizationId!,
+    webhooks.map((webhook) => webhook.id),
+  );
+  return c.html(
+    <WebhooksPage
+      csrf={c.get("session").csrfToken}
+      webhooks={webhooks.map((webhook) => ({ webhook, totals: totals.get(webhook.id) }))}
+      nextCursor={list.data?.nextCursor ?? null}
+      flash={flash}
+    />,
+  );
+}
+
+async function webhookPage(
+  options: DashboardOptions,
+  c: Context<DashboardEnv>,
+  id: string,
+  flash: Flashes,
+) {
+  const herald = apiAs(options, c);
+  const path = { id };
+  const webhook = await herald.GET("/v1/webhooks/{id}", { params: { path } });
+  if (!webhook.data) return webhooksPage(options, c, { error: errorText(webhook.error) });
+  const filter = deliveryFilterOf(c);
+  const [stats, list, missed] = await Promise.all([
+    herald.GET("/v1/webhooks/{id}/stats", { params: { path } }),
+    herald.GET("/v1/webhooks/{id}/payloads", { params: { path, query: filter } }),
+    options.missedEvents?.(c.get("session").organizationId!, id),
+  ]);
+  // Gone between the two calls (deleted meanwhile): back to the list, as when it was not found.
+  if (!stats.data) return webhooksPage(options, c, { error: errorText(stats.error) });
+  if (!list.data) flash = { ...flash, error: errorText(list.error) };
+  return c.html(
+    <WebhookPage
+      csrf={c.get("session").csrfToken}
+      webhook={webhook.data}
+      stats={stats.data}
+      payloads={list.data?.data ?? []}
+      nextCursor={list.data?.nextCursor ?? null}
+      filter={filter}
+      missed={missed}
+      flash={flash}
+    />,
+  );
+}
+
+/** Builds the dashboard's routes. */
+export function dashboardRouter(options: DashboardOptions) {
+  const app = new Hono<DashboardEnv>();
+  useDashboardSteps(app, options);
   app.get("/assets/dashboard.css", (c) =>
     c.body(STYLESHEET, 200, {
       "content-type": "text/css; charset=utf-8",
       "cache-control": "public, max-age=3600",
     }));
-
-  /** The list: one call for the page of webhooks, one query for all their 24-hour totals. */
-  async function webhooksPage(c: Context<DashboardEnv>, flash: Flashes) {
-    const cursor = c.req.query("cursor") || undefined;
-    const list = await apiAs(c).GET("/v1/webhooks", {
-      params: { query: { limit: 20, cursor } },
-    });
-    if (!list.data) flash = { ...flash, error: errorText(list.error) };
-    const webhooks = list.data?.data ?? [];
-    const totals = await options.attemptTotals(
-      c.get("session").organizationId!,
-      webhooks.map((webhook) => webhook.id),
-    );
-    return c.html(
-      <WebhooksPage
-        csrf={c.get("session").csrfToken}
-        webhooks={webhooks.map((webhook) => ({ webhook, totals: totals.get(webhook.id) }))}
-        nextCursor={list.data?.nextCursor ?? null}
-        flash={flash}
-      />,
-    );
-  }
-
-  async function webhookPage(c: Context<DashboardEnv>, id: string, flash: Flashes) {
-    const herald = apiAs(c);
-    const path = { id };
-    const webhook = await herald.GET("/v1/webhooks/{id}", { params: { path } });
-    if (!webhook.data) return webhooksPage(c, { error: errorText(webhook.error) });
-    const filter = deliveryFilterOf(c);
-    const [stats, list, missed] = await Promise.all([
-      herald.GET("/v1/webhooks/{id}/stats", { params: { path } }),
-      herald.GET("/v1/webhooks/{id}/payloads", { params: { path, query: filter } }),
-      options.missedEvents?.(c.get("session").organizationId!, id),
-    ]);
-    // Gone between the two calls (deleted meanwhile): back to the list, as when it was not found.
-    if (!stats.data) return webhooksPage(c, { error: errorText(stats.error) });
-    if (!list.data) flash = { ...flash, error: errorText(list.error) };
-    return c.html(
-      <WebhookPage
-        csrf={c.get("session").csrfToken}
-        webhook={webhook.data}
-        stats={stats.data}
-        payloads={list.data?.data ?? []}
-        nextCursor={list.data?.nextCursor ?? null}
-        filter={filter}
-        missed={missed}
-        flash={flash}
-      />,
-    );
-  }
 
   app.get("/", async (c) => {
     const id = getCookie(c, SESSION_COOKIE);
@@ -447,7 +456,7 @@ export function dashboardRouter(options: DashboardOptions) {
       httpOnly: true,
       path: "/",
       expires: new Date(session.expiresAt),
-      ...(frameAncestors.length > 0
+      ...(options.portal.frameAncestors.length > 0
         ? { sameSite: "None", secure: true, partitioned: true }
         : { sameSite: "Strict", secure: overTls(c, options.trustProxy) }),
     });
@@ -484,23 +493,23 @@ export function dashboardRouter(options: DashboardOptions) {
     return c.redirect("/", 303);
   });
 
-  app.get("/webhooks", (c) => webhooksPage(c, flashOf(c)));
+  app.get("/webhooks", (c) => webhooksPage(options, c, flashOf(c)));
 
   app.post("/webhooks", async (c) => {
     const body = newWebhookOf(await c.req.parseBody());
-    const { data, error } = await apiAs(c).POST("/v1/webhooks", { body });
-    if (!data) return webhooksPage(c, { error: errorText(error) });
-    return webhookPage(c, data.id, {
+    const { data, error } = await apiAs(options, c).POST("/v1/webhooks", { body });
+    if (!data) return webhooksPage(options, c, { error: errorText(error) });
+    return webhookPage(options, c, data.id, {
       notice: `Webhook ${data.name} created.`,
       secret: data.signingSecret,
     });
   });
 
-  app.get(`/webhooks/:id{${ID}}`, (c) => webhookPage(c, c.req.param("id"), flashOf(c)));
+  app.get(`/webhooks/:id{${ID}}`, (c) => webhookPage(options, c, c.req.param("id"), flashOf(c)));
 
   app.post(`/webhooks/:id{${ID}}/:action{activate|deactivate|delete}`, async (c) => {
     const { id, action } = c.req.param();
-    const herald = apiAs(c);
+    const herald = apiAs(options, c);
     const answer = await changeWebhook(herald, id, action);
     if (!answer.ok) return back(c, `/webhooks/${id}`, { error: errorText(answer.error) });
     if (action === "delete") return back(c, "/webhooks", { notice: "Webhook deleted." });
@@ -532,10 +541,10 @@ export function dashboardRouter(options: DashboardOptions) {
     const { id, action } = c.req.param();
     const params = { path: { id } };
     const { data, error } = action === "rotate-secret"
-      ? await apiAs(c).POST("/v1/webhooks/{id}/rotate-secret", { params })
-      : await apiAs(c).GET("/v1/webhooks/{id}/secret", { params });
+      ? await apiAs(options, c).POST("/v1/webhooks/{id}/rotate-secret", { params })
+      : await apiAs(options, c).GET("/v1/webhooks/{id}/secret", { params });
     if (!data) return back(c, `/webhooks/${id}`, { error: errorText(error) });
-    return webhookPage(c, id, {
+    return webhookPage(options, c, id, {
       notice: action === "rotate-secret"
         ? "New signing secret issued; the old one also signs for 24 hours."
         : undefined,
@@ -546,17 +555,17 @@ export function dashboardRouter(options: DashboardOptions) {
   app.post(`/webhooks/:id{${ID}}/edit`, async (c) => {
     const id = c.req.param("id");
     const body = webhookChangesOf(await c.req.parseBody());
-    const { data, error } = await apiAs(c).PATCH("/v1/webhooks/{id}", {
+    const { data, error } = await apiAs(options, c).PATCH("/v1/webhooks/{id}", {
       params: { path: { id } },
       body,
     });
-    if (!data) return webhookPage(c, id, { error: errorText(error) });
+    if (!data) return webhookPage(options, c, id, { error: errorText(error) });
     return back(c, `/webhooks/${id}`, { notice: "Settings saved." });
   });
 
   app.post(`/webhooks/:id{${ID}}/test`, async (c) => {
     const id = c.req.param("id");
-    const { data, error } = await apiAs(c).POST("/v1/webhooks/{id}/test", {
+    const { data, error } = await apiAs(options, c).POST("/v1/webhooks/{id}/test", {
       params: { path: { id } },
     });
     if (!data) return back(c, `/webhooks/${id}`, { error: errorText(error) });
@@ -571,7 +580,7 @@ export function dashboardRouter(options: DashboardOptions) {
     // The form's local time is read as UTC, as every time on these pages is shown.
     const since = Date.parse(`${String(form.since ?? "")}Z`);
     if (!Number.isFinite(since)) return back(c, `/webhooks/${id}`, { error: "Pick a time" });
-    const { data, error } = await apiAs(c).POST("/v1/webhooks/{id}/recover", {
+    const { data, error } = await apiAs(options, c).POST("/v1/webhooks/{id}/recover", {
       params: { path: { id } },
       body: { since },
     });
@@ -580,11 +589,11 @@ export function dashboardRouter(options: DashboardOptions) {
   });
 
   app.get(`/payloads/:id{${ID}}`, async (c) => {
-    const herald = apiAs(c);
+    const herald = apiAs(options, c);
     const payload = await herald.GET("/v1/payloads/{id}", {
       params: { path: { id: c.req.param("id") } },
     });
-    if (!payload.data) return webhooksPage(c, { error: errorText(payload.error) });
+    if (!payload.data) return webhooksPage(options, c, { error: errorText(payload.error) });
     const webhook = await herald.GET("/v1/webhooks/{id}", {
       params: { path: { id: payload.data.webhookId } },
     });
@@ -605,7 +614,7 @@ export function dashboardRouter(options: DashboardOptions) {
 
   app.post(`/payloads/:id{${ID}}/resend`, async (c) => {
     const id = c.req.param("id");
-    const { response, error } = await apiAs(c).POST("/v1/payloads/{id}/resend", {
+    const { response, error } = await apiAs(options, c).POST("/v1/payloads/{id}/resend", {
       params: { path: { id } },
     });
     return back(
